@@ -1,0 +1,169 @@
+//! Variables as Ansible keeps them: [`Vars`] is an ordered map of JSON values, combined with
+//! Ansible's default `hash_behaviour=replace` (a later key replaces the whole value).
+
+use serde_json::{Map, Value};
+
+/// An ordered set of variables.
+pub type Vars = Map<String, Value>;
+
+/// Adds `over` on top of `base`: each key of `over` replaces the one in `base`.
+pub fn combine(base: &mut Vars, over: &Vars) {
+    for (k, v) in over {
+        base.insert(k.clone(), v.clone());
+    }
+}
+
+/// Formats a float as Python's `repr` does (`1.0`, `1e+16`, `1.5e-05`, `inf`).
+pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits; Python switches to exponent
+    // notation below 1e-4 and from 1e16 on.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let plain = format!("{f}");
+        if plain.contains('.') {
+            plain
+        } else {
+            format!("{plain}.0")
+        }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
+/// Writes a value as Python's `json.dumps(v, sort_keys=True, indent=4)` does, byte for byte:
+/// sorted keys, four-space indent, non-ASCII escaped as `\uXXXX`.
+pub fn python_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value, 0);
+    out
+}
+
+fn write_json(out: &mut String, value: &Value, depth: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => out.push_str(&i.to_string()),
+            (_, Some(u)) => out.push_str(&u.to_string()),
+            _ => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                out.push_str(&match python_float_repr(f).as_str() {
+                    "inf" => "Infinity".to_string(),
+                    "-inf" => "-Infinity".to_string(),
+                    "nan" => "NaN".to_string(),
+                    s => s.to_string(),
+                });
+            }
+        },
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_json(out, item, depth + 1);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_str(out, key);
+                out.push_str(": ");
+                write_json(out, &map[key.as_str()], depth + 1);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn newline(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("    ");
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_print_like_python() {
+        assert_eq!(python_float_repr(1.0), "1.0");
+        assert_eq!(python_float_repr(1.5), "1.5");
+        assert_eq!(python_float_repr(1e16), "1e+16");
+        assert_eq!(python_float_repr(1.5e-5), "1.5e-05");
+        assert_eq!(python_float_repr(0.0001), "0.0001");
+        assert_eq!(python_float_repr(123456789.125), "123456789.125");
+        assert_eq!(python_float_repr(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn json_matches_python_dumps() {
+        let v = json!({"b": [1, 2.0, {}], "a": "é\u{1F600}", "c": []});
+        assert_eq!(
+            python_json(&v),
+            "{\n    \"a\": \"\\u00e9\\ud83d\\ude00\",\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"c\": []\n}"
+        );
+    }
+
+    #[test]
+    fn combine_replaces_whole_values() {
+        let mut base = json!({"a": {"x": 1}, "b": 1}).as_object().unwrap().clone();
+        let over = json!({"a": {"y": 2}}).as_object().unwrap().clone();
+        combine(&mut base, &over);
+        assert_eq!(Value::Object(base), json!({"a": {"y": 2}, "b": 1}));
+    }
+}

@@ -1,0 +1,171 @@
+//! Typing of plain scalars with PyYAML's YAML 1.1 implicit resolvers, which is what Ansible's
+//! loader uses: `yes`/`off` are booleans, `0755` is octal, `1_000` is an integer, `1:30` is
+//! sexagesimal, but `y`, `1e3` (no sign in the exponent) and `0o17` stay strings.
+
+use super::node::NodeKind;
+use regex::Regex;
+use std::sync::LazyLock;
+
+static INT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$",
+    )
+    .expect("static regex")
+});
+
+static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+    )
+    .expect("static regex")
+});
+
+/// Types a plain (unquoted, untagged) scalar.
+pub fn plain(text: &str) -> NodeKind {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return NodeKind::Bool(true);
+        }
+        "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return NodeKind::Bool(false);
+        }
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if matches!(first, b'-' | b'+' | b'0'..=b'9' | b'.') {
+        if FLOAT.is_match(text) {
+            if let Some(f) = construct_float(text) {
+                return NodeKind::Float(f);
+            }
+        } else if first != b'.' && INT.is_match(text) {
+            if let Some(kind) = construct_int(text) {
+                return kind;
+            }
+        }
+    }
+    NodeKind::Str(text.to_string())
+}
+
+/// Types a scalar with an explicit core tag (`!!int "12"`); `None` when the text does not fit.
+pub fn tagged(suffix: &str, text: &str) -> Option<NodeKind> {
+    match suffix {
+        "str" => Some(NodeKind::Str(text.to_string())),
+        "null" => Some(NodeKind::Null),
+        "bool" => match plain(text) {
+            k @ NodeKind::Bool(_) => Some(k),
+            _ => None,
+        },
+        "int" => construct_int(text),
+        "float" => construct_float(text).map(NodeKind::Float),
+        _ => None,
+    }
+}
+
+fn split_sign(text: &str) -> (i64, &str) {
+    match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    }
+}
+
+fn construct_int(text: &str) -> Option<NodeKind> {
+    let cleaned: String = text.chars().filter(|c| *c != '_').collect();
+    let (sign, digits) = split_sign(&cleaned);
+    let magnitude: i128 = if digits == "0" {
+        0
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i128::from_str_radix(bin, 2).ok()?
+    } else if let Some(hex) = digits.strip_prefix("0x") {
+        i128::from_str_radix(hex, 16).ok()?
+    } else if digits.starts_with('0') {
+        i128::from_str_radix(digits, 8).ok()?
+    } else if digits.contains(':') {
+        let mut value: i128 = 0;
+        for part in digits.split(':') {
+            value = value * 60 + part.parse::<i128>().ok()?;
+        }
+        value
+    } else {
+        match digits.parse::<i128>() {
+            Ok(v) => v,
+            // Python ints are unbounded; beyond i128 a float is the closest we keep.
+            Err(_) => {
+                return digits
+                    .parse::<f64>()
+                    .ok()
+                    .map(|f| NodeKind::Float(sign as f64 * f));
+            }
+        }
+    };
+    let value = magnitude * sign as i128;
+    Some(match i64::try_from(value) {
+        Ok(v) => NodeKind::Int(v),
+        Err(_) => NodeKind::Float(value as f64),
+    })
+}
+
+fn construct_float(text: &str) -> Option<f64> {
+    let cleaned: String = text
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_lowercase();
+    let (sign, body) = split_sign(&cleaned);
+    let sign = sign as f64;
+    if body == ".inf" {
+        return Some(sign * f64::INFINITY);
+    }
+    if body == ".nan" {
+        return Some(f64::NAN);
+    }
+    if body.contains(':') {
+        let mut value = 0.0;
+        for part in body.split(':') {
+            value = value * 60.0 + part.parse::<f64>().ok()?;
+        }
+        return Some(sign * value);
+    }
+    body.parse::<f64>().ok().map(|f| sign * f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn booleans_follow_yaml_1_1() {
+        assert_eq!(plain("yes"), NodeKind::Bool(true));
+        assert_eq!(plain("OFF"), NodeKind::Bool(false));
+        assert_eq!(plain("y"), NodeKind::Str("y".into()));
+        assert_eq!(plain("yEs"), NodeKind::Str("yEs".into()));
+    }
+
+    #[test]
+    fn numbers_follow_pyyaml() {
+        assert_eq!(plain("0755"), NodeKind::Int(493));
+        assert_eq!(plain("0x1f"), NodeKind::Int(31));
+        assert_eq!(plain("1_000"), NodeKind::Int(1000));
+        assert_eq!(plain("-12"), NodeKind::Int(-12));
+        assert_eq!(plain("1:30"), NodeKind::Int(90));
+        assert_eq!(plain("0b101"), NodeKind::Int(5));
+        assert_eq!(plain("1.5"), NodeKind::Float(1.5));
+        assert_eq!(plain("1.5e+3"), NodeKind::Float(1500.0));
+        assert_eq!(plain("1e3"), NodeKind::Str("1e3".into()));
+        assert_eq!(plain("1.5e3"), NodeKind::Str("1.5e3".into()));
+        assert_eq!(plain("0o17"), NodeKind::Str("0o17".into()));
+        assert_eq!(plain("089"), NodeKind::Str("089".into()));
+        assert_eq!(plain(".5"), NodeKind::Float(0.5));
+        assert_eq!(plain("1."), NodeKind::Float(1.0));
+        assert_eq!(plain("-.inf"), NodeKind::Float(f64::NEG_INFINITY));
+        assert_eq!(plain("1.2.3"), NodeKind::Str("1.2.3".into()));
+    }
+
+    #[test]
+    fn nulls() {
+        assert_eq!(plain("~"), NodeKind::Null);
+        assert_eq!(plain(""), NodeKind::Null);
+        assert_eq!(plain("nulL"), NodeKind::Str("nulL".into()));
+    }
+}
