@@ -39,8 +39,8 @@ pub fn python_float_repr(f: f64) -> String {
     }
 }
 
-/// Writes a value as Python's `json.dumps(v, sort_keys=True, indent=4)` does, byte for byte:
-/// sorted keys, four-space indent, non-ASCII escaped as `\uXXXX`.
+/// Writes a value as Ansible's `json.dumps(v, sort_keys=True, indent=4, ensure_ascii=False)`
+/// does, byte for byte: sorted keys, four-space indent, control characters escaped.
 pub fn python_json(value: &Value) -> String {
     let mut out = String::new();
     write_json(&mut out, value, 0);
@@ -122,12 +122,7 @@ fn write_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -152,10 +147,10 @@ mod tests {
 
     #[test]
     fn json_matches_python_dumps() {
-        let v = json!({"b": [1, 2.0, {}], "a": "é\u{1F600}", "c": []});
+        let v = json!({"b": [1, 2.0, {}], "a": "é\u{1F600}\u{1}", "c": []});
         assert_eq!(
             python_json(&v),
-            "{\n    \"a\": \"\\u00e9\\ud83d\\ude00\",\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"c\": []\n}"
+            "{\n    \"a\": \"é\u{1F600}\\u0001\",\n    \"b\": [\n        1,\n        2.0,\n        {}\n    ],\n    \"c\": []\n}"
         );
     }
 

@@ -65,6 +65,11 @@ pub struct InventoryArgs {
     #[arg(long)]
     pub export: bool,
 
+    /// Directory whose group_vars/ and host_vars/ apply as the playbook's would (default:
+    /// the current directory, as ansible-inventory does).
+    #[arg(long = "playbook-dir", value_name = "DIR")]
+    pub playbook_dir: Option<std::path::PathBuf>,
+
     /// Write the output to this file instead of standard output.
     #[arg(long = "output", value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,

@@ -23,7 +23,14 @@ pub fn load(source: &InventorySource) -> Result<Inventory> {
 }
 
 pub fn run(args: InventoryArgs) -> Result<Exit> {
-    let inv = load(&args.source)?;
+    let mut inv = load(&args.source)?;
+    // As ansible-inventory: the current directory's group_vars/ count as the playbook's for
+    // merged host vars, but --export shows them only for an explicit --playbook-dir.
+    match &args.playbook_dir {
+        Some(dir) => inv.add_playbook_vars(dir)?,
+        None if !args.export => inv.add_playbook_vars(std::path::Path::new(""))?,
+        None => {}
+    }
     let selected = match &args.source.limit {
         Some(limit) => {
             let sel = inventory::select(&inv, "all", Some(limit))?;

@@ -5,7 +5,7 @@
 use super::error::{ErrorKind, InventoryError, Origin};
 use super::model::{GroupId, Inventory, UNGROUPED};
 use super::pylit::{literal_eval, shlex_split};
-use super::range::expand_host_pattern;
+use super::range::{expand_host_pattern, split_port};
 use indexmap::IndexMap;
 use regex::Regex;
 use std::path::Path;
@@ -82,7 +82,9 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
             }
             continue;
         }
-        if line.starts_with('[') && line.ends_with(']') {
+        // `[::1]:22` is a host; any other line opening with `[` is a broken section header.
+        let first_word = line.split_whitespace().next().unwrap_or("");
+        if line.starts_with('[') && (line.ends_with(']') || split_port(first_word).is_none()) {
             return Err(InventoryError::syntax(
                 at(0),
                 format!(
@@ -231,7 +233,7 @@ fn host_line(
     for name in names {
         let h = inv.add_host(&name, Some(group), port, Some(source));
         for (k, v) in &vars {
-            inv.set_host_var(h, k, v.clone());
+            inv.set_var_by_name(h, k, v.clone());
         }
     }
     Ok(())

@@ -14,7 +14,9 @@ mod varsdir;
 mod yamlfile;
 
 pub use error::{ErrorKind, InventoryError, Origin};
-pub use model::{ALL, Group, GroupId, Host, HostId, Inventory, LOCALHOST_NAMES, UNGROUPED};
+pub use model::{
+    ALL, Group, GroupId, Host, HostId, Inventory, LOCALHOST_NAMES, UNGROUPED, VarLayer,
+};
 pub use pattern::{Selection, select, split_patterns};
 pub use source::{Loaded, load};
 pub use varsdir::read_vars_file;

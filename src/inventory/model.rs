@@ -53,8 +53,17 @@ pub struct Group {
 pub struct Inventory {
     pub(crate) hosts: IndexMap<String, Host>,
     pub(crate) groups: IndexMap<String, Group>,
-    /// Directories whose `group_vars/` and `host_vars/` apply, in source order.
-    pub(crate) var_dirs: Vec<std::path::PathBuf>,
+    /// Directories whose `group_vars/` and `host_vars/` apply, in order; `file_vars`
+    /// entries point into this list.
+    pub(crate) var_dirs: Vec<(std::path::PathBuf, VarLayer)>,
+}
+
+/// Where a `group_vars/`/`host_vars/` directory sits, which decides its precedence: beside
+/// an inventory source, or beside the playbook (Ansible's "play" vars, which win).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarLayer {
+    Inventory,
+    Playbook,
 }
 
 impl Default for Inventory {
@@ -183,6 +192,38 @@ impl Inventory {
 
     pub fn set_host_var(&mut self, host: HostId, key: &str, value: Value) {
         self.hosts[host].vars.insert(key.to_string(), value);
+    }
+
+    /// Sets a variable by the host's name as Ansible's `InventoryData.set_variable` does: a
+    /// group of the same name takes it (groups are looked up first).
+    pub fn set_var_by_name(&mut self, host: HostId, key: &str, value: Value) {
+        match self.groups.get_index_of(&self.hosts[host].name) {
+            Some(g) => self.set_group_var(g, key, value),
+            None => self.set_host_var(host, key, value),
+        }
+    }
+
+    /// Names used for both a group and a host (Ansible warns about them).
+    pub fn host_group_name_clashes(&self) -> Vec<String> {
+        self.groups
+            .keys()
+            .filter(|g| self.hosts.contains_key(*g))
+            .cloned()
+            .collect()
+    }
+
+    /// Reads `group_vars/` and `host_vars/` beside a playbook (or the current directory, as
+    /// `ansible-inventory` does); they take precedence over those beside the inventory.
+    pub fn add_playbook_vars(&mut self, dir: &std::path::Path) -> Result<(), InventoryError> {
+        let index = self.var_dirs.len();
+        self.var_dirs.push((dir.to_path_buf(), VarLayer::Playbook));
+        super::varsdir::load(self, dir, index)
+    }
+
+    fn layer(&self, index: usize) -> VarLayer {
+        self.var_dirs
+            .get(index)
+            .map_or(VarLayer::Inventory, |(_, l)| *l)
     }
 
     /// Makes `child` a child of `parent`; an edge that would close a cycle is an error.
@@ -369,22 +410,33 @@ impl Inventory {
         for &g in &groups {
             combine(&mut vars, &self.groups[g].vars);
         }
-        for (_, v) in &self.groups[ALL].file_vars {
-            combine(&mut vars, v);
+        const LAYERS: [VarLayer; 2] = [VarLayer::Inventory, VarLayer::Playbook];
+        for layer in LAYERS {
+            for (s, v) in &self.groups[ALL].file_vars {
+                if self.layer(*s) == layer {
+                    combine(&mut vars, v);
+                }
+            }
         }
-        for source in 0..self.var_dirs.len() {
-            for &g in &groups {
-                for (s, v) in &self.groups[g].file_vars {
-                    if *s == source {
-                        combine(&mut vars, v);
+        for layer in LAYERS {
+            for source in (0..self.var_dirs.len()).filter(|s| self.layer(*s) == layer) {
+                for &g in &groups {
+                    for (s, v) in &self.groups[g].file_vars {
+                        if *s == source {
+                            combine(&mut vars, v);
+                        }
                     }
                 }
             }
         }
         let h = &self.hosts[host];
         combine(&mut vars, &h.vars);
-        for (_, v) in &h.file_vars {
-            combine(&mut vars, v);
+        for layer in LAYERS {
+            for (s, v) in &h.file_vars {
+                if self.layer(*s) == layer {
+                    combine(&mut vars, v);
+                }
+            }
         }
         vars
     }

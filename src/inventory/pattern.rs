@@ -179,7 +179,16 @@ impl Evaluator<'_> {
             }
         }
         if results.is_empty() && LOCALHOST_NAMES.contains(&pattern) {
-            results.push(Ref::Implicit(pattern.to_string()));
+            // Ansible answers with the first localhost-like inventory host, if any.
+            let first_local = self
+                .inv
+                .hosts
+                .values()
+                .position(|h| LOCALHOST_NAMES.contains(&h.name.as_str()));
+            results.push(match first_local {
+                Some(h) => Ref::Host(h),
+                None => Ref::Implicit(pattern.to_string()),
+            });
         }
         if results.is_empty() && !matched_group && pattern != "all" {
             self.warnings.push(format!(

@@ -171,11 +171,44 @@ impl Lit<'_> {
                     _ => return None,
                 }
             }
-            b'0'..=b'9' | b'.' => self.number()?,
+            b'0'..=b'9' | b'.' => {
+                let v = self.number()?;
+                self.maybe_complex(v)
+            }
             c if c.is_ascii_alphabetic() || c == b'_' => self.name()?,
             _ => return None,
         };
         Some(v)
+    }
+
+    /// `1+2j`: Ansible keeps complex numbers as their Python `str()`, `(1+2j)`.
+    fn maybe_complex(&mut self, real: Value) -> Value {
+        let save = self.i;
+        self.ws();
+        let Some(op @ (b'+' | b'-')) = self.peek() else {
+            self.i = save;
+            return real;
+        };
+        self.i += 1;
+        self.ws();
+        let imag = match self.peek() {
+            Some(b'0'..=b'9' | b'.') => self.number(),
+            _ => None,
+        };
+        match (real.as_f64(), imag) {
+            (Some(re), Some(Value::String(im))) if im.ends_with(['j', 'J']) => {
+                let im: f64 = im[..im.len() - 1].replace('_', "").parse().unwrap_or(0.0);
+                let fmt = |x: f64| {
+                    let r = crate::vars::python_float_repr(x);
+                    r.strip_suffix(".0").map(str::to_string).unwrap_or(r)
+                };
+                Value::String(format!("({}{}{}j)", fmt(re), op as char, fmt(im)))
+            }
+            _ => {
+                self.i = save;
+                real
+            }
+        }
     }
 
     fn seq(&mut self, close: u8) -> Option<Value> {
@@ -275,6 +308,10 @@ impl Lit<'_> {
             if !unique.contains(&item) {
                 unique.push(item);
             }
+        }
+        // Small ints iterate in value order in a Python set; other orders depend on hashing.
+        if unique.iter().all(Value::is_i64) {
+            unique.sort_by_key(|v| v.as_i64());
         }
         Some(Value::Array(unique))
     }
@@ -439,6 +476,7 @@ impl Lit<'_> {
             i64::from_str_radix(digits, radix)
                 .ok()
                 .map(Value::from)
+                .or_else(|| u64::from_str_radix(digits, radix).ok().map(Value::from))
                 .or_else(|| {
                     u128::from_str_radix(digits, radix)
                         .ok()
@@ -547,6 +585,8 @@ mod tests {
         assert_eq!(literal_eval("[1,"), json!("[1,"));
         assert_eq!(literal_eval(""), json!(""));
         assert_eq!(literal_eval("(5)"), json!(5));
+        assert_eq!(literal_eval("1+2j"), json!("(1+2j)"));
+        assert_eq!(literal_eval("{3, 1, 2}"), json!([1, 2, 3]));
     }
 
     proptest::proptest! {

@@ -20,7 +20,13 @@ struct Output {
 
 fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
     let origin = || Origin::file(path);
-    let mut child = Command::new(path)
+    // A bare relative name must not be looked up in $PATH.
+    let program = if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    };
+    let mut child = Command::new(&program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -268,7 +274,7 @@ pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
         };
         if let Some(h) = inv.host_id(&name) {
             for (k, v) in vars {
-                inv.set_host_var(h, &k, v);
+                inv.set_var_by_name(h, &k, v);
             }
         }
     }

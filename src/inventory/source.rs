@@ -3,11 +3,11 @@
 //! their `group_vars/` and `host_vars/`.
 
 use super::error::{ErrorKind, InventoryError, Origin};
-use super::model::{Inventory, UNGROUPED};
+use super::model::{Inventory, UNGROUPED, VarLayer};
 use super::{ini, range, script, varsdir, yamlfile};
 use crate::yaml;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Extensions Ansible skips in inventory directories (its `INVENTORY_IGNORE_EXTS`).
 const IGNORED_EXTS: [&str; 12] = [
@@ -43,15 +43,17 @@ pub fn load(sources: &[String]) -> Result<Loaded, InventoryError> {
         });
     }
     inv.reconcile();
-    for (i, dir) in var_dirs.iter().enumerate() {
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir.clone()
-        };
+    for name in inv.host_group_name_clashes() {
+        warnings.push(format!("Found both group and host with same name: {name}"));
+    }
+    inv.var_dirs = var_dirs
+        .into_iter()
+        .map(|d| (d, VarLayer::Inventory))
+        .collect();
+    for i in 0..inv.var_dirs.len() {
+        let dir = inv.var_dirs[i].0.clone();
         varsdir::load(&mut inv, &dir, i)?;
     }
-    inv.var_dirs = var_dirs;
     Ok(Loaded {
         inventory: inv,
         warnings,
@@ -127,21 +129,25 @@ fn parse_file(
         InventoryError::syntax(Origin::line(path, line, col), "the file is not valid UTF-8")
     })?;
     let yaml_ext = matches!(ext.as_deref(), Some("yml" | "yaml" | "json"));
+    if is_blank(&text) {
+        // Ansible reads an empty file as an empty inventory; say so, since it is often a slip.
+        warnings.push(format!("{}: the inventory file is empty", path.display()));
+        return Ok(());
+    }
     if !(yaml_ext || ext.is_none()) {
         return ini::parse(inv, path, &text);
     }
-    let loaded = yaml::load_data(&text);
-    let yaml_err = match loaded {
+    let yaml_err = match yaml::load_data(&text) {
         Ok(Some(doc)) if doc.as_map().is_some() => {
             return yamlfile::parse(inv, path, Some(doc), &mut |w| warnings.push(w));
         }
-        Ok(doc) => {
-            let err = match yamlfile::parse(&mut Inventory::new(), path, doc, &mut |_| {}) {
-                Err(e) => e,
-                Ok(()) => return Ok(()),
-            };
-            err
-        }
+        // A .yml/.yaml/.json file that is valid YAML but no mapping (empty, a list) is an
+        // error; only a file without extension may turn out to be INI.
+        Ok(doc) if yaml_ext => return yamlfile::parse(inv, path, doc, &mut |_| {}),
+        Ok(doc) => match yamlfile::parse(&mut Inventory::new(), path, doc, &mut |_| {}) {
+            Err(e) => e,
+            Ok(()) => return Ok(()),
+        },
         Err(e) => InventoryError::syntax(
             Origin::at(path, e.pos),
             format!("invalid YAML: {}", e.message),
@@ -153,4 +159,11 @@ fn parse_file(
         Ok(()) => Ok(()),
         Err(ini_err) => Err(if yaml_ext { yaml_err } else { ini_err }),
     }
+}
+
+/// True for a file with nothing but blank lines and `#`/`;` comments.
+fn is_blank(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with(['#', ';']))
 }

@@ -211,7 +211,7 @@ impl Reader<'_> {
                 .inv
                 .add_host(&name, Some(group), port, Some(&self.source));
             for (k, v) in &values {
-                self.inv.set_host_var(h, k, v.clone());
+                self.inv.set_var_by_name(h, k, v.clone());
             }
         }
         Ok(())

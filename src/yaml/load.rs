@@ -61,9 +61,10 @@ fn from_json(value: serde_json::Value, pos: Pos) -> Node {
     let kind = match value {
         Value::Null => NodeKind::Null,
         Value::Bool(b) => NodeKind::Bool(b),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => NodeKind::Int(i),
-            None => NodeKind::Float(n.as_f64().unwrap_or(f64::NAN)),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => NodeKind::Int(i),
+            (None, Some(u)) => NodeKind::UInt(u),
+            _ => NodeKind::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => NodeKind::Str(s),
         Value::Array(items) => {

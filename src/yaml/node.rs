@@ -21,6 +21,8 @@ pub enum NodeKind {
     Null,
     Bool(bool),
     Int(i64),
+    /// Integers above `i64::MAX` (Python's are unbounded; beyond `u64` horde keeps a float).
+    UInt(u64),
     Float(f64),
     Str(String),
     Seq(Vec<Node>),
@@ -42,7 +44,7 @@ impl Node {
         match self.kind {
             NodeKind::Null => "null",
             NodeKind::Bool(_) => "boolean",
-            NodeKind::Int(_) => "integer",
+            NodeKind::Int(_) | NodeKind::UInt(_) => "integer",
             NodeKind::Float(_) => "float",
             NodeKind::Str(_) => "string",
             NodeKind::Seq(_) => "list",
@@ -76,6 +78,7 @@ impl Node {
             NodeKind::Null => "null".into(),
             NodeKind::Bool(b) => b.to_string(),
             NodeKind::Int(i) => i.to_string(),
+            NodeKind::UInt(i) => i.to_string(),
             NodeKind::Float(f) => crate::vars::python_float_repr(*f),
             NodeKind::Str(s) => s.clone(),
             NodeKind::Seq(_) | NodeKind::Map(_) => self.to_value().to_string(),
@@ -89,6 +92,7 @@ impl Node {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Number((*i).into()),
+            NodeKind::UInt(i) => Value::Number((*i).into()),
             NodeKind::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),

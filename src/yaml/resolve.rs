@@ -20,6 +20,64 @@ static FLOAT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static regex")
 });
 
+static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[Tt]|[ \t]+)([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?(?:[ \t]*(Z|([-+])([0-9]{1,2})(?::([0-9]{2}))?))?)$",
+    )
+    .expect("static regex")
+});
+
+/// A YAML 1.1 timestamp as Ansible shows it: Python's `isoformat()` of the date or datetime
+/// PyYAML builds (`2001-12-14`, `2001-12-14T21:59:43.100000-05:00`).
+fn timestamp(text: &str) -> Option<String> {
+    let m = TIMESTAMP.captures(text)?;
+    let num = |i: usize| m.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
+    let valid_date = |y: u32, mo: u32, d: u32| {
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let days = [
+            31,
+            if leap { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ];
+        y >= 1 && (1..=12).contains(&mo) && d >= 1 && d <= days[(mo - 1) as usize]
+    };
+    if let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) {
+        return valid_date(y, mo, d).then(|| format!("{y:04}-{mo:02}-{d:02}"));
+    }
+    let (y, mo, d, h, mi, s) = (num(4)?, num(5)?, num(6)?, num(7)?, num(8)?, num(9)?);
+    if !valid_date(y, mo, d) || h > 23 || mi > 59 || s > 59 {
+        return None;
+    }
+    let mut out = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}");
+    if let Some(frac) = m.get(10).map(|g| g.as_str()).filter(|f| !f.is_empty()) {
+        let micros: String = frac.chars().chain(std::iter::repeat('0')).take(6).collect();
+        if micros != "000000" {
+            out.push('.');
+            out.push_str(&micros);
+        }
+    }
+    match m.get(11).map(|g| g.as_str()) {
+        Some("Z") => out.push_str("+00:00"),
+        Some(_) => {
+            let sign = m.get(12).map_or("+", |g| g.as_str());
+            let (th, tm) = (num(13).unwrap_or(0), num(14).unwrap_or(0));
+            let sign = if th == 0 && tm == 0 { "+" } else { sign };
+            out.push_str(&format!("{sign}{th:02}:{tm:02}"));
+        }
+        None => {}
+    }
+    Some(out)
+}
+
 /// Types a plain (unquoted, untagged) scalar.
 pub fn plain(text: &str) -> NodeKind {
     match text {
@@ -42,6 +100,10 @@ pub fn plain(text: &str) -> NodeKind {
             if let Some(kind) = construct_int(text) {
                 return kind;
             }
+        } else if first.is_ascii_digit()
+            && let Some(iso) = timestamp(text)
+        {
+            return NodeKind::Str(iso);
         }
     }
     NodeKind::Str(text.to_string())
@@ -102,7 +164,10 @@ fn construct_int(text: &str) -> Option<NodeKind> {
     let value = magnitude * sign as i128;
     Some(match i64::try_from(value) {
         Ok(v) => NodeKind::Int(v),
-        Err(_) => NodeKind::Float(value as f64),
+        Err(_) => match u64::try_from(value) {
+            Ok(v) => NodeKind::UInt(v),
+            Err(_) => NodeKind::Float(value as f64),
+        },
     })
 }
 
@@ -160,6 +225,22 @@ mod tests {
         assert_eq!(plain("1."), NodeKind::Float(1.0));
         assert_eq!(plain("-.inf"), NodeKind::Float(f64::NEG_INFINITY));
         assert_eq!(plain("1.2.3"), NodeKind::Str("1.2.3".into()));
+    }
+
+    #[test]
+    fn timestamps_print_as_isoformat() {
+        let s = |t: &str| match plain(t) {
+            NodeKind::Str(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(s("2001-12-14"), "2001-12-14");
+        assert_eq!(
+            s("2001-12-14t21:59:43.10-05:00"),
+            "2001-12-14T21:59:43.100000-05:00"
+        );
+        assert_eq!(s("2001-12-14 21:59:43.10"), "2001-12-14T21:59:43.100000");
+        assert_eq!(s("2002-12-14T21:59:43Z"), "2002-12-14T21:59:43+00:00");
+        assert_eq!(s("2001-2-3"), "2001-2-3");
     }
 
     #[test]

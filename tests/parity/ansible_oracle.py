@@ -164,8 +164,8 @@ def host_names(hosts) -> list[str]:
 
 def eval_pattern(sources: list[str], pattern: str):
     from ansible.errors import AnsibleError
-    inv = load_inventory(sources)
     try:
+        inv = load_inventory(sources)
         # this is what `ansible PATTERN --list-hosts` does (CLI.get_host_list without a --limit)
         return host_names(inv.list_hosts(pattern))
     except AnsibleError as ex:

@@ -1,0 +1,6 @@
+//! Integration tests: one binary. `support` runs the built `horde`; each other module is a
+//! subsystem seen from the command line.
+
+mod inventory_errors;
+mod inventory_parity;
+mod support;
