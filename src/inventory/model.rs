@@ -56,6 +56,10 @@ pub struct Inventory {
     /// Directories whose `group_vars/` and `host_vars/` apply, in order; `file_vars`
     /// entries point into this list.
     pub(crate) var_dirs: Vec<(std::path::PathBuf, VarLayer)>,
+    /// Per group, itself and its ancestors; filled by [`Inventory::reconcile`].
+    lineage: Vec<Vec<GroupId>>,
+    /// Per group, its place in Ansible's merge order (depth, priority, name).
+    rank: Vec<usize>,
 }
 
 /// Where a `group_vars/`/`host_vars/` directory sits, which decides its precedence: beside
@@ -79,6 +83,8 @@ impl Inventory {
             hosts: IndexMap::new(),
             groups: IndexMap::new(),
             var_dirs: vec![],
+            lineage: vec![],
+            rank: vec![],
         };
         inv.add_group("all");
         inv.add_group("ungrouped");
@@ -317,6 +323,18 @@ impl Inventory {
         for (g, d) in depth.into_iter().enumerate() {
             self.groups[g].depth = d;
         }
+        self.lineage = (0..n)
+            .map(|g| std::iter::once(g).chain(self.ancestors(g)).collect())
+            .collect();
+        let mut order: Vec<GroupId> = (0..n).collect();
+        order.sort_by(|&a, &b| {
+            let (ga, gb) = (&self.groups[a], &self.groups[b]);
+            (ga.depth, ga.priority, &ga.name).cmp(&(gb.depth, gb.priority, &gb.name))
+        });
+        self.rank = vec![0; n];
+        for (i, g) in order.into_iter().enumerate() {
+            self.rank[g] = i;
+        }
     }
 
     /// The group and every group below it, in Ansible's walk order (the group, its children,
@@ -380,6 +398,16 @@ impl Inventory {
 
     /// The groups a host belongs to, directly or through a child group, `all` included.
     pub fn host_groups(&self, host: HostId) -> Vec<GroupId> {
+        if self.lineage.len() == self.groups.len() {
+            let mut out: Vec<GroupId> = self.hosts[host]
+                .groups
+                .iter()
+                .flat_map(|&g| self.lineage[g].iter().copied())
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            return out;
+        }
         let mut seen = vec![false; self.groups.len()];
         let mut out = Vec::new();
         for &g in &self.hosts[host].groups {
@@ -402,10 +430,7 @@ impl Inventory {
             .into_iter()
             .filter(|&g| g != ALL)
             .collect();
-        groups.sort_by(|&a, &b| {
-            let (ga, gb) = (&self.groups[a], &self.groups[b]);
-            (ga.depth, ga.priority, &ga.name).cmp(&(gb.depth, gb.priority, &gb.name))
-        });
+        groups.sort_by_key(|&g| self.rank[g]);
         let mut vars = self.groups[ALL].vars.clone();
         for &g in &groups {
             combine(&mut vars, &self.groups[g].vars);

@@ -83,10 +83,10 @@ pub fn list(inv: &Inventory, selected: Option<&[String]>, export: bool) -> Value
             hostvars.insert(inv.host(h).name.clone(), Value::Object(vars));
         }
     }
-    out.insert(
-        "_meta".into(),
-        json!({"hostvars": hostvars, "profile": "inventory_legacy"}),
-    );
+    let mut meta = Map::new();
+    meta.insert("hostvars".into(), Value::Object(hostvars));
+    meta.insert("profile".into(), Value::String("inventory_legacy".into()));
+    out.insert("_meta".into(), Value::Object(meta));
     Value::Object(out)
 }
 

@@ -101,18 +101,18 @@ impl Reader<'_> {
         };
         for (key, value) in pairs {
             let key_name = key.key_string();
-            let entries: Vec<(Node, Node)> = match &value.kind {
+            let entries: std::borrow::Cow<[(Node, Node)]> = match &value.kind {
                 NodeKind::Null => continue,
-                NodeKind::Map(p) => p.clone(),
+                NodeKind::Map(p) => std::borrow::Cow::Borrowed(p),
                 // A lone string is one entry with no value (`hosts: web1`).
                 NodeKind::Str(_) if matches!(key_name.as_str(), "hosts" | "children" | "vars") => {
-                    vec![(
+                    std::borrow::Cow::Owned(vec![(
                         value.clone(),
                         Node {
                             kind: NodeKind::Null,
                             pos: value.pos,
                         },
-                    )]
+                    )])
                 }
                 _ if matches!(key_name.as_str(), "hosts" | "children" | "vars") => {
                     return Err(InventoryError::syntax(
@@ -141,19 +141,19 @@ impl Reader<'_> {
             };
             match key_name.as_str() {
                 "vars" => {
-                    for (k, v) in &entries {
+                    for (k, v) in entries.iter() {
                         self.inv.set_group_var(group, &k.key_string(), v.to_value());
                     }
                 }
                 "children" => {
-                    for (child_name, child_data) in &entries {
+                    for (child_name, child_data) in entries.iter() {
                         if let Some(child) = self.group(child_name, child_data)? {
                             self.inv.add_child(group, child, &self.origin(child_name))?;
                         }
                     }
                 }
                 "hosts" => {
-                    for (pattern, host_vars) in &entries {
+                    for (pattern, host_vars) in entries.iter() {
                         self.hosts(group, pattern, host_vars)?;
                     }
                 }

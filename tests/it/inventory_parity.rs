@@ -112,6 +112,18 @@ fn check_fixture(dir: &Path, pats: &[String], python: &Path) -> Outcome {
             fail(what, &ours, &oracle[what]);
         }
     }
+    let run = horde(["inventory", "--list", "--yaml"])
+        .args(&args)
+        .current_dir(dir)
+        .run();
+    out.checks += 1;
+    let ours = horde::yaml::load(&run.stdout)
+        .ok()
+        .flatten()
+        .map_or(Value::Null, |n| n.to_value());
+    if !same(&ours, &oracle["list_yaml"]) {
+        fail("list --yaml", &ours, &oracle["list_yaml"]);
+    }
     let run = horde(["inventory", "--graph"])
         .args(&args)
         .current_dir(dir)

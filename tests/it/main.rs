@@ -1,6 +1,8 @@
 //! Integration tests: one binary. `support` runs the built `horde`; each other module is a
 //! subsystem seen from the command line.
 
+mod examples;
 mod inventory_errors;
 mod inventory_parity;
+mod readme;
 mod support;

@@ -15,6 +15,7 @@ object on stdout:
       "sources": ["hosts.ini", ...],              # the -i arguments, from ARGS
       "list":   <object printed by `ansible-inventory -i ... --list`>,
       "list_export": <object printed by `ansible-inventory -i ... --list --export`>,
+      "list_yaml": <the YAML printed by `ansible-inventory -i ... --list --yaml`, loaded>,
       "graph":  "<text printed by `ansible-inventory -i ... --graph`>",
       "host":   {"<host>": <object printed by `ansible-inventory -i ... --host <host>`>, ...},
       "patterns": {"<pattern>": ["host", ...] | {"error": "<message>"}, ...},
@@ -257,6 +258,7 @@ def main(argv: list[str]) -> int:
             'list': start(inv_cmd(sources, '--list'), env),
             'graph': start(inv_cmd(sources, '--graph'), env),
             'list_export': start(inv_cmd(sources, '--list', '--export'), env),
+            'list_yaml': start(inv_cmd(sources, '--list', '--yaml'), env),
         }
 
         # in-process work overlaps with the subprocesses
@@ -277,6 +279,11 @@ def main(argv: list[str]) -> int:
             result[key] = value
             if key == 'list':
                 list_stderr = err
+        yaml_text, _ = finish(procs['list_yaml'], as_json=False)
+        if isinstance(yaml_text, str):
+            import yaml
+            yaml_text = yaml.safe_load(yaml_text)
+        result['list_yaml'] = yaml_text
         result['host'] = {h: finish(p, as_json=True)[0] for h, p in host_procs.items()}
         result['patterns'] = pat_results
         result['patterns_order_unstable'] = unstable
@@ -284,7 +291,9 @@ def main(argv: list[str]) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + '\n')
+    # YAML output loads dates back as date objects; show them as Ansible's JSON does.
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False,
+                                default=lambda o: o.isoformat()) + '\n')
     return 0
 
 
