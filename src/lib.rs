@@ -2,6 +2,12 @@
 //!
 //! The library never prints and never exits; the `horde` binary (`src/cli/`) does.
 
+pub mod adhoc;
 pub mod inventory;
+pub mod lab;
+pub mod provision;
+pub mod shell;
+pub mod ssh;
+pub mod transport;
 pub mod vars;
 pub mod yaml;

@@ -162,3 +162,58 @@ mod tests {
         assert_eq!(Value::Object(base), json!({"a": {"y": 2}, "b": 1}));
     }
 }
+
+/// Parses one `-e` argument as Ansible does: `@file` (YAML or JSON), a JSON or YAML
+/// mapping (`{"a": 1}`), or `k=v k2='v 2'` pairs (values stay strings).
+pub fn parse_extra_vars(arg: &str) -> Result<Vars, String> {
+    let arg = arg.trim();
+    if let Some(file) = arg.strip_prefix('@') {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        return match crate::yaml::load_data(&text) {
+            Ok(Some(node)) => match node.to_value() {
+                Value::Object(m) => Ok(m),
+                Value::Null => Ok(Vars::new()),
+                _ => Err(format!("{file}: extra vars must be a mapping")),
+            },
+            Ok(None) => Ok(Vars::new()),
+            Err(e) => Err(format!("{file}:{e}")),
+        };
+    }
+    if arg.starts_with('{') || arg.starts_with('[') {
+        return match crate::yaml::load_data(arg) {
+            Ok(Some(node)) => match node.to_value() {
+                Value::Object(m) => Ok(m),
+                _ => Err(format!("extra vars {arg:?} must be a mapping")),
+            },
+            Ok(None) => Ok(Vars::new()),
+            Err(e) => Err(format!("extra vars {arg:?}: {e}")),
+        };
+    }
+    let mut vars = Vars::new();
+    for word in crate::shell::split(arg).map_err(|e| format!("cannot split {arg:?}: {e}"))? {
+        let (k, v) = word.split_once('=').ok_or_else(|| {
+            format!("extra var {word:?} is not key=value (use -e 'key=value', -e JSON or -e @file)")
+        })?;
+        vars.insert(k.to_string(), Value::String(v.to_string()));
+    }
+    Ok(vars)
+}
+
+#[cfg(test)]
+mod extra_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn extra_vars_forms() {
+        assert_eq!(
+            Value::Object(parse_extra_vars("a=1 b='x y'").unwrap()),
+            json!({"a": "1", "b": "x y"})
+        );
+        assert_eq!(
+            Value::Object(parse_extra_vars("{\"a\": 1}").unwrap()),
+            json!({"a": 1})
+        );
+        assert!(parse_extra_vars("novalue").is_err());
+    }
+}

@@ -16,6 +16,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// List the hosts a pattern selects, as `ansible PATTERN --list-hosts` does.
     Hosts(HostsArgs),
+    /// Run one command on every matching host (ad-hoc, like `ansible PATTERN -a ARGS`).
+    Run(Box<RunArgs>),
 }
 
 /// Where hosts come from.
@@ -83,4 +85,128 @@ pub struct HostsArgs {
     /// Host pattern: `web`, `web:db`, `web:&prod`, `all:!db`, `web*`, `~re`, `g[0:2]`, `@file`.
     #[arg(value_name = "PATTERN")]
     pub pattern: String,
+}
+
+/// How to connect and authenticate (flags as Ansible's).
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Connect as this user (a host's ansible_user wins).
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+
+    /// Private key file to authenticate with (a host's ansible_ssh_private_key_file wins).
+    #[arg(long = "private-key", visible_alias = "key-file", value_name = "FILE")]
+    pub private_key: Option<std::path::PathBuf>,
+
+    /// Ask for the connection password.
+    #[arg(short = 'k', long = "ask-pass")]
+    pub ask_pass: bool,
+
+    /// Connection timeout in seconds (connect, key exchange, authentication).
+    #[arg(
+        short = 'T',
+        long = "timeout",
+        value_name = "SECONDS",
+        default_value_t = 10.0
+    )]
+    pub timeout: f64,
+
+    /// What to do with unknown host keys: strict, accept-new (record them) or off. A changed
+    /// key is always refused.
+    #[arg(
+        long = "host-key-checking",
+        value_name = "MODE",
+        env = "HORDE_HOST_KEY_CHECKING"
+    )]
+    pub host_key_checking: Option<String>,
+
+    /// known_hosts file to check and record host keys in (default: ~/.ssh/known_hosts).
+    #[arg(long = "known-hosts", value_name = "FILE")]
+    pub known_hosts: Option<std::path::PathBuf>,
+
+    /// OpenSSH client config file (default: ~/.ssh/config).
+    #[arg(short = 'F', long = "ssh-config", value_name = "FILE")]
+    pub ssh_config: Option<std::path::PathBuf>,
+
+    /// Jump host(s) to connect through: `[user@]host[:port][,...]`.
+    #[arg(short = 'J', long = "jump", value_name = "JUMP")]
+    pub jump: Option<String>,
+}
+
+/// Privilege escalation (flags as Ansible's).
+#[derive(Debug, Args)]
+pub struct BecomeArgs {
+    /// Run commands as another user (sudo by default).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+
+    /// The user to become.
+    #[arg(long = "become-user", value_name = "USER", default_value = "root")]
+    pub become_user: String,
+
+    /// How to become: sudo or su.
+    #[arg(long = "become-method", value_name = "METHOD", default_value = "sudo")]
+    pub become_method: String,
+
+    /// Ask for the become password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: InventorySource,
+
+    /// Host pattern.
+    #[arg(value_name = "PATTERN")]
+    pub pattern: String,
+
+    /// Module: command (default), shell or raw.
+    #[arg(
+        short = 'm',
+        long = "module-name",
+        value_name = "MODULE",
+        default_value = "command"
+    )]
+    pub module: String,
+
+    /// Module arguments: the command line.
+    #[arg(short = 'a', long = "args", value_name = "ARGS", default_value = "")]
+    pub args: String,
+
+    /// How many hosts to work on at once.
+    #[arg(
+        short = 'f',
+        long = "forks",
+        value_name = "FORKS",
+        default_value_t = 50
+    )]
+    pub forks: usize,
+
+    /// Extra variables: key=value, JSON, or @file; repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+
+    /// One line per host.
+    #[arg(short = 'o', long = "one-line")]
+    pub one_line: bool,
+
+    /// List the matching hosts and do nothing else.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+
+    /// Give up on a command after this many seconds (0: never).
+    #[arg(
+        long = "command-timeout",
+        value_name = "SECONDS",
+        default_value_t = 0.0
+    )]
+    pub command_timeout: f64,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub become_: BecomeArgs,
 }

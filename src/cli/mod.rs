@@ -5,6 +5,7 @@ mod args;
 mod exit;
 mod hosts;
 mod inventory;
+mod run;
 
 use args::{Cli, Command};
 use clap::Parser;
@@ -28,6 +29,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Inventory(args) => inventory::run(args),
         Command::Hosts(args) => hosts::run(args),
+        Command::Run(args) => run::run(*args),
     };
     match outcome {
         Ok(code) => code.into(),

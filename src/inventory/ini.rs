@@ -4,8 +4,9 @@
 
 use super::error::{ErrorKind, InventoryError, Origin};
 use super::model::{GroupId, Inventory, UNGROUPED};
-use super::pylit::{literal_eval, shlex_split};
+use super::pylit::literal_eval;
 use super::range::{expand_host_pattern, split_port};
+use crate::shell::split_with_offsets as shlex_split;
 use indexmap::IndexMap;
 use regex::Regex;
 use std::path::Path;

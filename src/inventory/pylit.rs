@@ -1,88 +1,6 @@
-//! The two Python helpers Ansible's INI reader leans on: `shlex.split(line, comments=True)`
-//! ([`shlex_split`]) and `ast.literal_eval` ([`literal_eval`]), which types INI values.
+//! Python's `ast.literal_eval` ([`literal_eval`]), which types Ansible's INI values.
 
 use serde_json::{Map, Value};
-
-/// Splits a line the way Python's `shlex.split(line, comments=True)` does (POSIX mode).
-/// Each token comes with the byte offset where it starts.
-pub fn shlex_split(line: &str) -> Result<Vec<(usize, String)>, String> {
-    #[derive(PartialEq, Clone, Copy)]
-    enum State {
-        Space,
-        Word,
-        Single,
-        Double,
-        Escape(bool), // true: escape inside double quotes
-    }
-    let mut tokens = Vec::new();
-    let mut token = String::new();
-    let mut start = 0;
-    let mut quoted = false;
-    let mut state = State::Space;
-    for (i, c) in line.char_indices() {
-        match state {
-            State::Space | State::Word => {
-                if matches!(c, ' ' | '\t' | '\r' | '\n') || c == '#' {
-                    if state == State::Word && (!token.is_empty() || quoted) {
-                        tokens.push((start, std::mem::take(&mut token)));
-                    }
-                    quoted = false;
-                    state = State::Space;
-                    if c == '#' {
-                        return Ok(tokens);
-                    }
-                    continue;
-                }
-                if state == State::Space {
-                    start = i;
-                    state = State::Word;
-                }
-                match c {
-                    '\'' => state = State::Single,
-                    '"' => state = State::Double,
-                    '\\' => state = State::Escape(false),
-                    _ => token.push(c),
-                }
-            }
-            State::Single => {
-                quoted = true;
-                if c == '\'' {
-                    state = State::Word
-                } else {
-                    token.push(c)
-                }
-            }
-            State::Double => {
-                quoted = true;
-                match c {
-                    '"' => state = State::Word,
-                    '\\' => state = State::Escape(true),
-                    _ => token.push(c),
-                }
-            }
-            State::Escape(in_double) => {
-                if in_double && c != '"' && c != '\\' {
-                    token.push('\\');
-                }
-                token.push(c);
-                state = if in_double {
-                    State::Double
-                } else {
-                    State::Word
-                };
-            }
-        }
-    }
-    match state {
-        State::Single | State::Double => Err("No closing quotation".into()),
-        State::Escape(_) => Err("No escaped character".into()),
-        State::Word if !token.is_empty() || quoted => {
-            tokens.push((start, token));
-            Ok(tokens)
-        }
-        _ => Ok(tokens),
-    }
-}
 
 /// Types an INI value as Ansible does: `ast.literal_eval` when the text is a Python
 /// literal (numbers, quoted strings, True/False/None, lists, tuples, dicts, sets), the
@@ -537,27 +455,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn toks(s: &str) -> Vec<String> {
-        shlex_split(s)
-            .unwrap()
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect()
-    }
-
-    #[test]
-    fn shlex_like_python() {
-        assert_eq!(
-            toks("h a=1 b='x y' c=\"q\\\"z\""),
-            ["h", "a=1", "b=x y", "c=q\"z"]
-        );
-        assert_eq!(toks("h a=1 # comment"), ["h", "a=1"]);
-        assert_eq!(toks("h a=b#c d=1"), ["h", "a=b"]);
-        assert_eq!(toks("h e=''"), ["h", "e="]);
-        assert_eq!(toks("h x=\"a\\nb\""), ["h", "x=a\\nb"]);
-        assert!(shlex_split("h a='x").is_err());
-    }
-
     #[test]
     fn literal_eval_like_python() {
         assert_eq!(literal_eval("5"), json!(5));
@@ -593,7 +490,6 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
             let _ = literal_eval(&s);
-            let _ = shlex_split(&s);
         }
     }
 }

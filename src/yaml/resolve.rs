@@ -33,7 +33,7 @@ fn timestamp(text: &str) -> Option<String> {
     let m = TIMESTAMP.captures(text)?;
     let num = |i: usize| m.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
     let valid_date = |y: u32, mo: u32, d: u32| {
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+        let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
         let days = [
             31,
             if leap { 29 } else { 28 },

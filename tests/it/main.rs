@@ -2,6 +2,7 @@
 //! subsystem seen from the command line.
 
 mod examples;
+mod fleet;
 mod inventory_errors;
 mod inventory_parity;
 mod readme;

@@ -1,0 +1,307 @@
+//! Ad-hoc runs (`horde run`): one command module on every selected host, each host on its
+//! own task, at most `forks` at once, results sent over a channel as hosts finish. The
+//! main entry is [`run`]; a host's end is a [`HostResult`].
+
+use crate::inventory::Inventory;
+use crate::shell::quote;
+use crate::ssh::{ExecOutput, ExecRequest, Session, SshContext, SshError, resolve};
+use crate::transport::{Become, Transport};
+use crate::vars::{Vars, combine};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The modules `horde run` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdhocModule {
+    /// Runs a program with its arguments, no shell (environment variables still expand).
+    Command,
+    /// Runs the text with `/bin/sh -c`.
+    Shell,
+    /// Sends the text as it is.
+    Raw,
+}
+
+impl std::str::FromStr for AdhocModule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s
+            .trim_start_matches("ansible.builtin.")
+            .trim_start_matches("ansible.legacy.")
+        {
+            "command" => Ok(AdhocModule::Command),
+            "shell" => Ok(AdhocModule::Shell),
+            "raw" => Ok(AdhocModule::Raw),
+            other => Err(format!(
+                "module {other:?} is not available in horde run (use command, shell or raw; playbooks get the others)"
+            )),
+        }
+    }
+}
+
+/// What to run on each host.
+#[derive(Debug, Clone)]
+pub struct AdhocTask {
+    pub module: AdhocModule,
+    pub args: String,
+    pub become_: Option<Become>,
+    pub timeout: Option<Duration>,
+}
+
+/// Quotes one word of the command module: `$VAR` and a leading `~` still expand (as
+/// Ansible's `expand_argument_vars`), nothing else is special.
+fn command_word(word: &str) -> String {
+    let (home, rest) = match word.strip_prefix('~') {
+        Some(r) if r.is_empty() || r.starts_with('/') => ("~", r),
+        _ => ("", word),
+    };
+    if !rest.contains('$') {
+        return format!(
+            "{home}{}",
+            if rest.is_empty() {
+                String::new()
+            } else {
+                quote(rest)
+            }
+        );
+    }
+    let mut out = String::from("\"");
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\\' | '`' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '$' if chars.peek() == Some(&'(') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    format!("{home}{out}")
+}
+
+impl AdhocTask {
+    /// The shell command line sent to the host; `chdir=DIR` in the arguments applies to
+    /// command and shell.
+    pub fn command_line(&self) -> Result<String, String> {
+        match self.module {
+            AdhocModule::Raw => Ok(self.args.clone()),
+            AdhocModule::Command | AdhocModule::Shell => {
+                let (chdir, rest) = split_chdir(&self.args)?;
+                let body = if self.module == AdhocModule::Shell {
+                    format!("/bin/sh -c {}", quote(&rest))
+                } else {
+                    let words = crate::shell::split(&rest)
+                        .map_err(|e| format!("cannot split {rest:?}: {e}"))?;
+                    if words.is_empty() {
+                        return Err("no command given (-a)".into());
+                    }
+                    words
+                        .iter()
+                        .map(|w| command_word(w))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                Ok(match chdir {
+                    Some(dir) => format!("cd {} && {body}", command_word(&dir)),
+                    None => body,
+                })
+            }
+        }
+    }
+}
+
+/// Takes a leading `chdir=DIR` out of module arguments.
+fn split_chdir(args: &str) -> Result<(Option<String>, String), String> {
+    let trimmed = args.trim_start();
+    if let Some(rest) = trimmed.strip_prefix("chdir=") {
+        let words = crate::shell::split_with_offsets(rest)
+            .map_err(|e| format!("cannot split {args:?}: {e}"))?;
+        if let Some((_, dir)) = words.first() {
+            let after = words.get(1).map(|(off, _)| &rest[*off..]).unwrap_or("");
+            return Ok((Some(dir.clone()), after.to_string()));
+        }
+    }
+    Ok((None, args.to_string()))
+}
+
+/// How a host ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The command ran; its exit status decides ok or failed.
+    Ran { command: String, output: ExecOutput },
+    /// The host could not be reached (connect, host key, authentication, lost connection).
+    Unreachable(SshError),
+    /// horde could not run the task on this host (bad settings, command timeout).
+    Failed(String),
+    /// Interrupted before it finished.
+    Cancelled,
+}
+
+/// One host's result.
+#[derive(Debug)]
+pub struct HostResult {
+    pub host: String,
+    pub outcome: Outcome,
+}
+
+/// The variables of a host as the run sees them: inventory vars, then extra vars.
+pub fn host_vars(inv: &Inventory, host: &str, extra: &Vars) -> Vars {
+    let mut vars = match inv.host_id(host) {
+        Some(h) => inv.host_vars(h),
+        None => {
+            // The implicit localhost.
+            let mut v = Vars::new();
+            v.insert("ansible_connection".into(), Value::String("local".into()));
+            v
+        }
+    };
+    combine(&mut vars, extra);
+    vars
+}
+
+/// `ansible_connection: local` (the implicit localhost has it; an inventory host named
+/// localhost without it is reached over SSH, as in Ansible).
+fn is_local(vars: &Vars) -> bool {
+    vars.get("ansible_connection").and_then(Value::as_str) == Some("local")
+}
+
+/// An ad-hoc run: the task, the hosts and how to reach them.
+pub struct AdhocRun {
+    pub inventory: Arc<Inventory>,
+    pub hosts: Vec<String>,
+    pub task: Arc<AdhocTask>,
+    pub extra_vars: Arc<Vars>,
+    pub ssh: Arc<SshContext>,
+    pub forks: usize,
+}
+
+/// Runs the task on every host, at most `forks` at once, sending each host's result as it
+/// ends. A panicking host task becomes an internal-error result, never a hang.
+pub async fn run(
+    spec: AdhocRun,
+    cancel: CancellationToken,
+    results: mpsc::UnboundedSender<HostResult>,
+) {
+    let slots = Arc::new(Semaphore::new(spec.forks.max(1)));
+    let mut set = JoinSet::new();
+    for host in spec.hosts {
+        let (inv, task, extra, ctx, cancel, results, slots) = (
+            spec.inventory.clone(),
+            spec.task.clone(),
+            spec.extra_vars.clone(),
+            spec.ssh.clone(),
+            cancel.clone(),
+            results.clone(),
+            slots.clone(),
+        );
+        set.spawn(async move {
+            let outcome = tokio::select! {
+                permit = slots.acquire_owned() => match permit {
+                    Ok(_permit) => run_host(&inv, &host, &task, &extra, &ctx, &cancel).await,
+                    Err(_) => Outcome::Cancelled,
+                },
+                _ = cancel.cancelled() => Outcome::Cancelled,
+            };
+            let _ = results.send(HostResult { host, outcome });
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        if let Err(e) = joined
+            && e.is_panic()
+        {
+            let _ = results.send(HostResult {
+                host: "?".into(),
+                outcome: Outcome::Failed(format!("internal error: a host task panicked: {e}")),
+            });
+        }
+    }
+}
+
+async fn run_host(
+    inv: &Inventory,
+    host: &str,
+    task: &AdhocTask,
+    extra: &Vars,
+    ctx: &SshContext,
+    cancel: &CancellationToken,
+) -> Outcome {
+    let vars = host_vars(inv, host, extra);
+    let command = match task.command_line() {
+        Ok(c) => c,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let transport = if is_local(&vars) {
+        Transport::Local
+    } else {
+        let target = match resolve(host, &vars, &ctx.defaults) {
+            Ok(t) => t,
+            Err(e) => return Outcome::Failed(e.message),
+        };
+        let connected = tokio::select! {
+            s = Session::connect(&target, ctx) => s,
+            _ = cancel.cancelled() => return Outcome::Cancelled,
+        };
+        match connected {
+            Ok(s) => Transport::Ssh(Arc::new(s)),
+            Err(e) => return Outcome::Unreachable(e),
+        }
+    };
+    let req = ExecRequest {
+        command: command.clone(),
+        stdin: None,
+        timeout: task.timeout,
+    };
+    let result = transport.exec(&req, task.become_.as_ref(), cancel).await;
+    if let Transport::Ssh(s) = &transport {
+        s.close().await;
+    }
+    match result {
+        Ok(output) => Outcome::Ran { command, output },
+        Err(_) if cancel.is_cancelled() => Outcome::Cancelled,
+        Err(e) => match e.kind {
+            crate::ssh::SshErrorKind::Timeout { .. } => Outcome::Failed(e.reason()),
+            _ => Outcome::Unreachable(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(module: AdhocModule, args: &str) -> String {
+        AdhocTask {
+            module,
+            args: args.into(),
+            become_: None,
+            timeout: None,
+        }
+        .command_line()
+        .unwrap()
+    }
+
+    #[test]
+    fn command_lines() {
+        assert_eq!(line(AdhocModule::Command, "uname -a"), "uname -a");
+        assert_eq!(
+            line(AdhocModule::Command, "echo 'a b' $HOME"),
+            "echo 'a b' \"$HOME\""
+        );
+        assert_eq!(line(AdhocModule::Command, "ls ~/x 'a b'"), "ls ~/x 'a b'");
+        assert_eq!(line(AdhocModule::Command, "echo a;b"), "echo 'a;b'");
+        assert_eq!(
+            line(AdhocModule::Shell, "echo $((1+2)) | cat"),
+            "/bin/sh -c 'echo $((1+2)) | cat'"
+        );
+        assert_eq!(line(AdhocModule::Raw, "echo hi"), "echo hi");
+        assert_eq!(
+            line(AdhocModule::Command, "chdir=/tmp pwd"),
+            "cd /tmp && pwd"
+        );
+    }
+}

@@ -1,0 +1,290 @@
+//! `horde run`: one command on every matching host, printed as Ansible's ad-hoc output
+//! (`host | CHANGED | rc=0 >>`, `FAILED`, `UNREACHABLE!`), each host whole as it finishes,
+//! with Ansible's exit codes.
+
+use super::args::{BecomeArgs, ConnectionArgs, RunArgs};
+use super::exit::{Exit, UsageError};
+use anyhow::{Context, Result};
+use horde::adhoc::{self, AdhocModule, AdhocRun, AdhocTask, HostResult, Outcome};
+use horde::inventory;
+use horde::provision::Leases;
+use horde::ssh::{HostKeyPolicy, SshConfig, SshContext, TargetDefaults};
+use horde::transport::{Become, BecomeMethod};
+use horde::vars::{Vars, combine, parse_extra_vars, python_json};
+use serde_json::{Value, json};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub fn run(args: RunArgs) -> Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+fn ask(prompt: &str) -> Result<String> {
+    rpassword::prompt_password(prompt).context("cannot read a password from the terminal")
+}
+
+/// Connection settings from the command line, environment and ssh_config.
+pub fn target_defaults(c: &ConnectionArgs) -> Result<TargetDefaults> {
+    let ssh_config = match &c.ssh_config {
+        Some(path) => SshConfig::load(path, false)?,
+        None => SshConfig::load(&horde::ssh::config_path(), true)?,
+    };
+    let host_key_policy = match &c.host_key_checking {
+        Some(m) => Some(m.parse::<HostKeyPolicy>().map_err(UsageError)?),
+        None => match std::env::var("ANSIBLE_HOST_KEY_CHECKING") {
+            Ok(v) if matches!(v.to_ascii_lowercase().as_str(), "false" | "no" | "0") => {
+                Some(HostKeyPolicy::Off)
+            }
+            _ => None,
+        },
+    };
+    if !(c.timeout > 0.0 && c.timeout.is_finite()) {
+        return Err(UsageError(format!(
+            "-T/--timeout must be a positive number of seconds, not {}",
+            c.timeout
+        ))
+        .into());
+    }
+    Ok(TargetDefaults {
+        user: c.user.clone(),
+        private_key: c.private_key.clone(),
+        password: if c.ask_pass {
+            Some(ask("SSH password: ")?)
+        } else {
+            None
+        },
+        timeout: Duration::from_secs_f64(c.timeout),
+        host_key_policy,
+        known_hosts_file: c.known_hosts.clone(),
+        ssh_config,
+        jump: c.jump.clone(),
+    })
+}
+
+/// The become settings, or `None` without `-b`.
+pub fn become_settings(b: &BecomeArgs) -> Result<Option<Become>> {
+    if !b.become_ {
+        return Ok(None);
+    }
+    let method = match b.become_method.as_str() {
+        "sudo" => BecomeMethod::Sudo,
+        "su" => BecomeMethod::Su,
+        other => {
+            return Err(UsageError(format!(
+                "--become-method {other:?}: horde supports sudo and su"
+            ))
+            .into());
+        }
+    };
+    let password = if b.ask_become_pass {
+        Some(ask("BECOME password: ")?)
+    } else {
+        None
+    };
+    Ok(Some(Become {
+        method,
+        user: b.become_user.clone(),
+        password,
+    }))
+}
+
+async fn run_async(args: RunArgs) -> Result<Exit> {
+    let module: AdhocModule = args.module.parse().map_err(UsageError)?;
+    if args.args.trim().is_empty() {
+        return Err(UsageError(format!(
+            "the {} module needs a command: -a 'ARGS'",
+            args.module
+        ))
+        .into());
+    }
+    let mut extra = Vars::new();
+    for e in &args.extra_vars {
+        combine(&mut extra, &parse_extra_vars(e).map_err(UsageError)?);
+    }
+    let task = AdhocTask {
+        module,
+        args: args.args.clone(),
+        become_: become_settings(&args.become_)?,
+        timeout: (args.command_timeout > 0.0)
+            .then(|| Duration::from_secs_f64(args.command_timeout)),
+    };
+    task.command_line().map_err(UsageError)?;
+    let defaults = target_defaults(&args.connection)?;
+
+    if args.source.inventory.is_empty() {
+        return Err(UsageError(
+            "no inventory given: pass -i FILE, -i DIR, -i 'host1,host2,' or -i lab:N".into(),
+        )
+        .into());
+    }
+    let leases = Leases::acquire(&args.source.inventory).await?;
+    let loaded = inventory::load(&leases.sources())?;
+    for w in &loaded.warnings {
+        super::warn(w);
+    }
+    let inv = Arc::new(loaded.inventory);
+    let selection = inventory::select(&inv, &args.pattern, args.source.limit.as_deref())?;
+    for w in &selection.warnings {
+        super::warn(w);
+    }
+    if selection.hosts.is_empty() {
+        super::warn("No hosts matched, nothing to do");
+    }
+    if args.list_hosts {
+        println!("  hosts ({}):", selection.hosts.len());
+        for h in &selection.hosts {
+            println!("    {h}");
+        }
+        leases.release().await?;
+        return Ok(Exit::Ok);
+    }
+
+    let cancel = CancellationToken::new();
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
+                cancel.cancel();
+            }
+        });
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = Arc::new(SshContext::new(defaults));
+    let spec = AdhocRun {
+        inventory: inv.clone(),
+        hosts: selection.hosts.clone(),
+        task: Arc::new(task),
+        extra_vars: Arc::new(extra),
+        ssh: ctx,
+        forks: args.forks,
+    };
+    let runner = tokio::spawn(adhoc::run(spec, cancel.clone(), tx));
+    let (mut failed, mut unreachable) = (0usize, 0usize);
+    let stdout = std::io::stdout();
+    while let Some(result) = rx.recv().await {
+        let text = match render(&result, module, args.one_line) {
+            Rendered::Failed(t) => {
+                failed += 1;
+                t
+            }
+            Rendered::Unreachable(t) => {
+                unreachable += 1;
+                t
+            }
+            Rendered::Ok(t) => t,
+            Rendered::Nothing => continue,
+        };
+        let mut out = stdout.lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    let _ = runner.await;
+    leases.release().await?;
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("[ERROR]: User interrupted execution");
+        return Ok(Exit::Interrupted);
+    }
+    Ok(if unreachable > 0 {
+        Exit::Unreachable
+    } else if failed > 0 {
+        Exit::HostFailed
+    } else {
+        Exit::Ok
+    })
+}
+
+enum Rendered {
+    Ok(String),
+    Failed(String),
+    Unreachable(String),
+    Nothing,
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// One host's result as Ansible's minimal (or, with `-o`, oneline) callback prints it.
+fn render(result: &HostResult, module: AdhocModule, one_line: bool) -> Rendered {
+    let host = &result.host;
+    match &result.outcome {
+        Outcome::Cancelled => Rendered::Nothing,
+        Outcome::Unreachable(e) => {
+            let msg = format!("Failed to connect to the host via ssh: {}", e.reason());
+            if one_line {
+                Rendered::Unreachable(format!("{host} | UNREACHABLE!: {msg}\n"))
+            } else {
+                let v = json!({"changed": false, "msg": msg, "unreachable": true});
+                Rendered::Unreachable(format!("{host} | UNREACHABLE! => {}\n", python_json(&v)))
+            }
+        }
+        Outcome::Failed(msg) => {
+            let v = json!({"changed": false, "msg": msg});
+            let body = if one_line {
+                serde_json::to_string(&v).unwrap_or_default()
+            } else {
+                python_json(&v)
+            };
+            Rendered::Failed(format!("{host} | FAILED! => {body}\n"))
+        }
+        Outcome::Ran { command, output } => {
+            let strip = |b: &[u8]| {
+                let t = text(b);
+                if module == AdhocModule::Raw {
+                    t
+                } else {
+                    t.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let (stdout, stderr) = (strip(&output.stdout), strip(&output.stderr));
+            let rc = output.status.rc();
+            let ok = rc == 0;
+            let caption = if ok { "CHANGED" } else { "FAILED" };
+            let msg = match (&output.status, ok) {
+                (_, true) => String::new(),
+                (horde::ssh::ExitStatus::Signal(s), _) => format!("killed by signal {s}"),
+                _ => "non-zero return code".to_string(),
+            };
+            let body = if one_line {
+                let esc = |s: &str| s.replace('\n', "\\n").replace('\r', "\\r");
+                let mut line = format!("{host} | {caption} | rc={rc} | (stdout) {}", esc(&stdout));
+                if !stderr.is_empty() {
+                    line.push_str(&format!(" (stderr) {}", esc(&stderr)));
+                }
+                line.push('\n');
+                if !ok {
+                    let v = json!({
+                        "changed": true, "cmd": command, "msg": msg, "rc": rc,
+                        "stderr": stderr, "stderr_lines": lines(&stderr),
+                        "stdout": stdout, "stdout_lines": lines(&stdout),
+                        "delta": format!("{:.6}s", output.duration.as_secs_f64()),
+                    });
+                    line.push_str(&format!(
+                        "{host} | FAILED! => {}\n",
+                        serde_json::to_string(&v).unwrap_or_default()
+                    ));
+                }
+                line
+            } else {
+                format!("{host} | {caption} | rc={rc} >>\n{stdout}{stderr}{msg}\n")
+            };
+            if ok {
+                Rendered::Ok(body)
+            } else {
+                Rendered::Failed(body)
+            }
+        }
+    }
+}
+
+fn lines(s: &str) -> Value {
+    Value::Array(s.lines().map(|l| Value::String(l.to_string())).collect())
+}
