@@ -92,19 +92,17 @@ impl AdhocTask {
             AdhocModule::Raw => Ok(self.args.clone()),
             AdhocModule::Command | AdhocModule::Shell => {
                 let (chdir, rest) = split_chdir(&self.args)?;
+                // `exec` so that the command's own exit (a signal included) reaches sshd.
                 let body = if self.module == AdhocModule::Shell {
-                    format!("/bin/sh -c {}", quote(&rest))
+                    format!("exec /bin/sh -c {}", quote(&rest))
                 } else {
                     let words = crate::shell::split(&rest)
                         .map_err(|e| format!("cannot split {rest:?}: {e}"))?;
                     if words.is_empty() {
                         return Err("no command given (-a)".into());
                     }
-                    words
-                        .iter()
-                        .map(|w| command_word(w))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    let argv: Vec<String> = words.iter().map(|w| command_word(w)).collect();
+                    format!("exec {}", argv.join(" "))
                 };
                 Ok(match chdir {
                     Some(dir) => format!("cd {} && {body}", command_word(&dir)),
@@ -256,7 +254,16 @@ async fn run_host(
         stdin: None,
         timeout: task.timeout,
     };
-    let result = transport.exec(&req, task.become_.as_ref(), cancel).await;
+    // The become password may also come from the host's variables, as in Ansible.
+    let become_ = task.become_.clone().map(|mut b| {
+        if b.password.is_none() {
+            b.password = ["ansible_become_password", "ansible_become_pass"]
+                .iter()
+                .find_map(|k| vars.get(*k).and_then(Value::as_str).map(str::to_string));
+        }
+        b
+    });
+    let result = transport.exec(&req, become_.as_ref(), cancel).await;
     if let Transport::Ssh(s) = &transport {
         s.close().await;
     }
@@ -287,21 +294,29 @@ mod tests {
 
     #[test]
     fn command_lines() {
-        assert_eq!(line(AdhocModule::Command, "uname -a"), "uname -a");
-        assert_eq!(
-            line(AdhocModule::Command, "echo 'a b' $HOME"),
-            "echo 'a b' \"$HOME\""
-        );
-        assert_eq!(line(AdhocModule::Command, "ls ~/x 'a b'"), "ls ~/x 'a b'");
-        assert_eq!(line(AdhocModule::Command, "echo a;b"), "echo 'a;b'");
-        assert_eq!(
-            line(AdhocModule::Shell, "echo $((1+2)) | cat"),
-            "/bin/sh -c 'echo $((1+2)) | cat'"
-        );
-        assert_eq!(line(AdhocModule::Raw, "echo hi"), "echo hi");
-        assert_eq!(
-            line(AdhocModule::Command, "chdir=/tmp pwd"),
-            "cd /tmp && pwd"
-        );
+        let cases = [
+            (AdhocModule::Command, "uname -a", "exec uname -a"),
+            (
+                AdhocModule::Command,
+                "echo 'a b' $HOME",
+                "exec echo 'a b' \"$HOME\"",
+            ),
+            (AdhocModule::Command, "ls ~/x 'a b'", "exec ls ~/x 'a b'"),
+            (AdhocModule::Command, "echo a;b", "exec echo 'a;b'"),
+            (
+                AdhocModule::Shell,
+                "echo $((1+2)) | cat",
+                "exec /bin/sh -c 'echo $((1+2)) | cat'",
+            ),
+            (AdhocModule::Raw, "echo hi", "echo hi"),
+            (
+                AdhocModule::Command,
+                "chdir=/tmp pwd",
+                "cd /tmp && exec pwd",
+            ),
+        ];
+        for (module, args, expected) in cases {
+            assert_eq!(line(module, args), expected, "{args}");
+        }
     }
 }

@@ -52,10 +52,7 @@ pub enum LabError {
 /// The loopback address of lab host `i` (0-based): 127.0.100.1 ... 127.0.100.250,
 /// 127.0.101.1 ...
 pub fn address(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(127, (100 + i / 250) as u8, 0, 0)
-        .to_bits()
-        .wrapping_add((i % 250 + 1) as u32)
-        .into()
+    Ipv4Addr::new(127, 0, (100 + i / 250) as u8, (i % 250 + 1) as u8)
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

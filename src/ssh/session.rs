@@ -137,12 +137,35 @@ pub enum ExitStatus {
 
 impl ExitStatus {
     /// The rc Ansible would show: the code, or -1 for a signal or no status.
+    /// The rc Ansible shows: the exit code, minus the signal number for a killed command
+    /// (as Python's subprocess reports it), -1 when the channel closed without a status.
     pub fn rc(&self) -> i64 {
         match self {
             ExitStatus::Code(c) => *c as i64,
-            _ => -1,
+            ExitStatus::Signal(name) => -signal_number(name).unwrap_or(1),
+            ExitStatus::Unknown => -1,
         }
     }
+}
+
+/// The number of a signal by its SSH name (`TERM`, `KILL` ...).
+pub fn signal_number(name: &str) -> Option<i64> {
+    Some(match name.trim_start_matches("SIG") {
+        "HUP" => 1,
+        "INT" => 2,
+        "QUIT" => 3,
+        "ILL" => 4,
+        "ABRT" => 6,
+        "FPE" => 8,
+        "KILL" => 9,
+        "USR1" => 10,
+        "SEGV" => 11,
+        "USR2" => 12,
+        "PIPE" => 13,
+        "ALRM" => 14,
+        "TERM" => 15,
+        n => return n.parse().ok(),
+    })
 }
 
 /// A command to run.
@@ -622,11 +645,7 @@ impl Session {
                         status = Some(ExitStatus::Code(exit_status))
                     }
                     ChannelMsg::ExitSignal { signal_name, .. } => {
-                        status = Some(ExitStatus::Signal(
-                            format!("{signal_name:?}")
-                                .trim_start_matches("Sig::")
-                                .to_string(),
-                        ))
+                        status = Some(ExitStatus::Signal(sig_name(&signal_name)))
                     }
                     ChannelMsg::Failure => {
                         return Err(err(SshErrorKind::Channel(
@@ -644,26 +663,38 @@ impl Session {
             }
             Ok((stdout, stderr, status.unwrap_or(ExitStatus::Unknown)))
         };
-        let outcome = tokio::select! {
-            r = run => Some(r),
-            _ = cancel.cancelled() => None,
-            _ = sleep_opt(req.timeout) => {
-                return Err(err(SshErrorKind::Timeout { phase: Phase::Command, after: req.timeout.unwrap_or_default() }));
-            }
+        enum End<T> {
+            Done(T),
+            Cancelled,
+            TimedOut,
+        }
+        let end = tokio::select! {
+            r = run => End::Done(r),
+            _ = cancel.cancelled() => End::Cancelled,
+            _ = sleep_opt(req.timeout) => End::TimedOut,
         };
-        match outcome {
-            Some(r) => {
+        let kind = match end {
+            End::Done(r) => {
                 let (stdout, stderr, status) = r?;
-                Ok(ExecOutput {
+                return Ok(ExecOutput {
                     stdout,
                     stderr,
                     status,
                     started,
                     duration: t0.elapsed(),
-                })
+                });
             }
-            None => Err(err(SshErrorKind::Closed(Some("cancelled".into())))),
-        }
+            End::Cancelled => SshErrorKind::Closed(Some("cancelled".into())),
+            End::TimedOut => SshErrorKind::Timeout {
+                phase: Phase::Command,
+                after: req.timeout.unwrap_or_default(),
+            },
+        };
+        // Stop the remote command, not only our side of it: OpenSSH delivers the signal to
+        // the command, then the channel closes.
+        let _ = channel.signal(russh::Sig::TERM).await;
+        let _ = channel.close().await;
+        Err(err(kind))
     }
 
     /// Opens a session channel, retrying refusals (MaxSessions) with backoff.
@@ -696,6 +727,13 @@ impl Session {
             .handle
             .disconnect(russh::Disconnect::ByApplication, "", "en")
             .await;
+    }
+}
+
+fn sig_name(sig: &russh::Sig) -> String {
+    match sig {
+        russh::Sig::Custom(name) => name.trim_start_matches("SIG").to_string(),
+        other => format!("{other:?}"),
     }
 }
 

@@ -6,4 +6,5 @@ mod fleet;
 mod inventory_errors;
 mod inventory_parity;
 mod readme;
+mod run_fleet;
 mod support;
