@@ -271,19 +271,24 @@ pub fn resolve(name: &str, vars: &Vars, defaults: &TargetDefaults) -> Result<Tar
         Some(j) => Hop::parse_list(&j).map_err(err)?,
         None => vec![],
     };
-    let host_key_policy =
-        match option("stricthostkeychecking").or(cfg.strict_host_key_checking.clone()) {
+    // Command-line settings beat the ssh_config, as `ssh -o` does; a host's own
+    // ansible_ssh_common_args beat both.
+    let host_key_policy = match option("stricthostkeychecking") {
+        Some(v) => v.parse().map_err(err)?,
+        None => match var("ansible_host_key_checking") {
             Some(v) => v.parse().map_err(err)?,
-            None => match var("ansible_host_key_checking") {
-                Some(v) => v.parse().map_err(err)?,
-                None => defaults.host_key_policy.unwrap_or(HostKeyPolicy::AcceptNew),
+            None => match (defaults.host_key_policy, &cfg.strict_host_key_checking) {
+                (Some(p), _) => p,
+                (None, Some(v)) => v.parse().map_err(err)?,
+                (None, None) => HostKeyPolicy::AcceptNew,
             },
-        };
+        },
+    };
     let known_hosts_files = match option("userknownhostsfile") {
         Some(v) => v.split_whitespace().map(expand_path).collect(),
-        None if !cfg.user_known_hosts_files.is_empty() => cfg.user_known_hosts_files.clone(),
         None => match &defaults.known_hosts_file {
             Some(f) => vec![f.clone()],
+            None if !cfg.user_known_hosts_files.is_empty() => cfg.user_known_hosts_files.clone(),
             None => vec![
                 home_dir().join(".ssh/known_hosts"),
                 home_dir().join(".ssh/known_hosts2"),

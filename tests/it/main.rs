@@ -5,6 +5,7 @@ mod examples;
 mod fleet;
 mod inventory_errors;
 mod inventory_parity;
+mod lab;
 mod readme;
 mod run_fleet;
 mod support;

@@ -716,3 +716,116 @@ fn ctrl_c_stops_the_remote_commands_and_exits_99() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn ssh_config_and_hashed_known_hosts_are_honoured() {
+    let fleet = Fleet::start(2);
+    let home = tmp();
+    // Inventory names only: HostName, Port, User and IdentityFile come from the ssh_config.
+    let run = horde([
+        "run",
+        "-i",
+        "host001,host002,",
+        "all",
+        "-a",
+        "echo configured",
+    ])
+    .args(["-F".as_ref(), fleet.ssh_config().as_os_str()])
+    .args([
+        "--known-hosts".as_ref(),
+        fleet.known_hosts_hashed().as_os_str(),
+    ])
+    .args(["--host-key-checking", "strict"])
+    .env("HOME", home.path())
+    .env_remove("SSH_AUTH_SOCK")
+    .run()
+    .expect_code(0);
+    let b = blocks(&run.stdout);
+    assert_eq!(
+        b["host001"], "host001 | CHANGED | rc=0 >>\nconfigured\n",
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        b["host002"], "host002 | CHANGED | rc=0 >>\nconfigured\n",
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_name_that_does_not_resolve_says_so() {
+    let home = tmp();
+    let run = horde(["run", "-i", "no-such-host.invalid,", "all", "-a", "true"])
+        .env("HOME", home.path())
+        .run()
+        .expect_code(4);
+    assert!(
+        run.stdout
+            .contains("the name \\\"no-such-host.invalid\\\" does not resolve"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn hosts_behind_one_bastion_share_one_connection_to_it() {
+    let fleet = Fleet::start(5);
+    let bastion = &fleet.hosts[0];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = horde::ssh::SshContext::new(horde::ssh::TargetDefaults {
+            known_hosts_file: Some(fleet.known_hosts()),
+            host_key_policy: Some(horde::ssh::HostKeyPolicy::Strict),
+            jump: Some(format!(
+                "{}@{}:{}",
+                fleet.user, bastion.address, bastion.port
+            )),
+            private_key: Some(fleet.key()),
+            user: Some(fleet.user.clone()),
+            ..Default::default()
+        });
+        let mut sessions = Vec::new();
+        for h in &fleet.hosts[1..] {
+            let mut vars = horde::vars::Vars::new();
+            vars.insert("ansible_host".into(), h.address.clone().into());
+            vars.insert("ansible_port".into(), h.port.into());
+            let target = horde::ssh::resolve(&h.name, &vars, &ctx.defaults).unwrap();
+            sessions.push(horde::ssh::Session::connect(&target, &ctx).await.unwrap());
+        }
+        // While the four sessions are open, this process holds one TCP connection to the
+        // bastion and none to the hosts behind it.
+        let count = |addr: &str, port: u16| {
+            let out = Command::new("ss")
+                .args(["-Htnp", "state", "established"])
+                .output()
+                .unwrap();
+            let me = format!("pid={},", std::process::id());
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| {
+                    l.contains(&me)
+                        && l.split_whitespace().nth(3) == Some(&format!("{addr}:{port}"))
+                })
+                .count()
+        };
+        assert_eq!(count(&bastion.address, bastion.port), 1);
+        for h in &fleet.hosts[1..] {
+            assert_eq!(count(&h.address, h.port), 0);
+        }
+        let cancel = tokio_util::sync::CancellationToken::new();
+        for s in &sessions {
+            let out = s
+                .exec(
+                    &horde::ssh::ExecRequest {
+                        command: "echo ok".into(),
+                        ..Default::default()
+                    },
+                    &cancel,
+                )
+                .await
+                .unwrap();
+            assert_eq!(out.stdout, b"ok\n");
+        }
+    });
+}
