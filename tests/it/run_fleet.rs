@@ -347,7 +347,8 @@ fn a_changed_host_key_is_refused_with_both_fingerprints() {
 
 #[test]
 fn unknown_host_keys_follow_the_policy_and_are_recorded_safely() {
-    let fleet = Fleet::start(20);
+    // A hundred hosts learn their keys at once into one file.
+    let fleet = Fleet::start(100);
     let home = tmp();
     let known = home.path().join("kh/known_hosts");
     let go = |mode: &str| {
@@ -376,7 +377,7 @@ fn unknown_host_keys_follow_the_policy_and_are_recorded_safely() {
     );
     go("accept-new").expect_code(0);
     let text = std::fs::read_to_string(&known).unwrap();
-    assert_eq!(text.lines().count(), 20, "{text}");
+    assert_eq!(text.lines().count(), 100, "{text}");
     for h in &fleet.hosts {
         let line = format!("[{}]:{} {}", h.address, h.port, h.host_key);
         assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
@@ -606,6 +607,22 @@ fn hosts_are_reached_through_a_jump_host() {
         blocks(&run.stdout)
             .values()
             .all(|b| b.ends_with("rc=0 >>\nbehind\n")),
+        "{}",
+        run.stdout
+    );
+    // Two hops: host004 through host001 then host002.
+    let b2 = &fleet.hosts[1];
+    let two = format!("{jump},hordetest@{}:{}", b2.address, b2.port);
+    let run = run_on(
+        &fleet,
+        home.path(),
+        "host004",
+        &["-a", "echo two hops", "-J", &two],
+    )
+    .run()
+    .expect_code(0);
+    assert!(
+        run.stdout.ends_with("rc=0 >>\ntwo hops\n"),
         "{}",
         run.stdout
     );
