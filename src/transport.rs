@@ -29,38 +29,52 @@ pub enum BecomeMethod {
 const SUDO_PROMPT: &str = "[horde-sudo-password]";
 
 impl Become {
-    /// Wraps a command: sudo reads a password (if any) from stdin before the command's own
-    /// input; su takes it the same way through `su -c`, which needs it on a terminal, so
-    /// for su the password goes through `sudo`-less `script`-free stdin feeding is not
-    /// possible and a password is refused.
+    /// Wraps a command. sudo and su both read the password (if any) as the first line of
+    /// stdin, before the command's own input; their prompts are removed from the output.
     pub fn wrap(&self, command: &str, stdin: Option<Vec<u8>>) -> (String, Option<Vec<u8>>) {
         let inner = format!("/bin/sh -c {}", quote(command));
-        match self.method {
-            BecomeMethod::Sudo => match &self.password {
-                None => (
-                    format!("sudo -H -S -n -u {} {inner}", quote(&self.user)),
-                    stdin,
+        let with_password = |pw: &str| {
+            let mut input = format!("{pw}\n").into_bytes();
+            input.extend(stdin.clone().unwrap_or_default());
+            Some(input)
+        };
+        match (self.method, &self.password) {
+            (BecomeMethod::Sudo, None) => (
+                format!("sudo -H -S -n -u {} {inner}", quote(&self.user)),
+                stdin,
+            ),
+            (BecomeMethod::Sudo, Some(pw)) => (
+                format!(
+                    "sudo -H -S -p {} -u {} {inner}",
+                    quote(SUDO_PROMPT),
+                    quote(&self.user)
                 ),
-                Some(pw) => {
-                    let mut input = format!("{pw}\n").into_bytes();
-                    input.extend(stdin.unwrap_or_default());
-                    (
-                        format!(
-                            "sudo -H -S -p {} -u {} {inner}",
-                            quote(SUDO_PROMPT),
-                            quote(&self.user)
-                        ),
-                        Some(input),
-                    )
-                }
-            },
-            BecomeMethod::Su => (
+                with_password(pw),
+            ),
+            (BecomeMethod::Su, None) => (
                 format!("su {} -c {}", quote(&self.user), quote(&inner)),
                 stdin,
             ),
+            (BecomeMethod::Su, Some(pw)) => (
+                format!("su {} -c {}", quote(&self.user), quote(&inner)),
+                with_password(pw),
+            ),
+        }
+    }
+
+    fn strip_prompts(&self, out: &mut ExecOutput) {
+        match self.method {
+            BecomeMethod::Sudo => strip_first(&mut out.stderr, SUDO_PROMPT.as_bytes()),
+            BecomeMethod::Su => {
+                strip_first(&mut out.stdout, SU_PROMPT.as_bytes());
+                strip_first(&mut out.stderr, SU_PROMPT.as_bytes());
+            }
         }
     }
 }
+
+/// What su prints when it asks for the password.
+const SU_PROMPT: &str = "Password: ";
 
 /// Where a host's commands run.
 #[derive(Debug, Clone)]
@@ -94,17 +108,16 @@ impl Transport {
             Transport::Ssh(session) => session.exec(req, cancel).await?,
             Transport::Local => exec_local(req, cancel).await?,
         };
-        if become_.is_some_and(|b| b.password.is_some()) {
-            strip_prompt(&mut out.stderr);
+        if let Some(b) = become_.filter(|b| b.password.is_some()) {
+            b.strip_prompts(&mut out);
         }
         Ok(out)
     }
 }
 
-fn strip_prompt(stderr: &mut Vec<u8>) {
-    let prompt = SUDO_PROMPT.as_bytes();
-    if let Some(pos) = stderr.windows(prompt.len()).position(|w| w == prompt) {
-        stderr.drain(pos..pos + prompt.len());
+fn strip_first(bytes: &mut Vec<u8>, prompt: &[u8]) {
+    if let Some(pos) = bytes.windows(prompt.len()).position(|w| w == prompt) {
+        bytes.drain(pos..pos + prompt.len());
     }
 }
 

@@ -685,6 +685,48 @@ fn become_runs_commands_as_another_user() {
     .run()
     .expect_code(2);
     assert!(run.stdout.contains("FAILED"), "{}", run.stdout);
+    // su reads the password the same way.
+    let run = run_on(
+        &fleet,
+        home.path(),
+        "all",
+        &[
+            "-b",
+            "--become-method",
+            "su",
+            "--become-user",
+            "hordetest",
+            "-e",
+            "ansible_become_password=hordetest-pw",
+            "-a",
+            "id -un",
+        ],
+    )
+    .run()
+    .expect_code(0);
+    assert!(
+        run.stdout.ends_with("rc=0 >>\nhordetest\n"),
+        "{}",
+        run.stdout
+    );
+    run_on(
+        &fleet,
+        home.path(),
+        "all",
+        &[
+            "-b",
+            "--become-method",
+            "su",
+            "--become-user",
+            "hordetest",
+            "-e",
+            "ansible_become_password=wrong",
+            "-a",
+            "id -un",
+        ],
+    )
+    .run()
+    .expect_code(2);
 }
 
 #[test]
@@ -845,4 +887,59 @@ fn hosts_behind_one_bastion_share_one_connection_to_it() {
             assert_eq!(out.stdout, b"ok\n");
         }
     });
+}
+
+#[test]
+fn every_key_type_and_format_authenticates() {
+    let fleet = Fleet::start(1);
+    let home = tmp();
+    // ECDSA and RSA (SHA-2 signatures), in OpenSSH and PEM formats.
+    for (kind, format) in [
+        ("ecdsa", "RFC4716"),
+        ("ecdsa", "PEM"),
+        ("rsa", "RFC4716"),
+        ("rsa", "PEM"),
+    ] {
+        let path = home.path().join(format!("{kind}-{format}"));
+        let mut cmd = Command::new("ssh-keygen");
+        cmd.args(["-q", "-t", kind, "-N", "", "-f"]).arg(&path);
+        if kind == "rsa" {
+            cmd.args(["-b", "2048"]);
+        }
+        if format == "PEM" {
+            cmd.args(["-m", "PEM"]);
+        }
+        assert!(cmd.status().unwrap().success());
+        authorize(&fleet, &path);
+        let key = path.display().to_string();
+        let run = direct(
+            &fleet,
+            home.path(),
+            &["-a", "echo signed", "--private-key", &key],
+        )
+        .run();
+        assert_eq!(run.code, Some(0), "{kind} {format}: {}", run.stdout);
+        assert!(
+            run.stdout.ends_with("rc=0 >>\nsigned\n"),
+            "{kind} {format}: {}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn default_identities_in_home_are_used() {
+    let fleet = Fleet::start(1);
+    let home = tmp();
+    let ssh_dir = home.path().join(".ssh");
+    std::fs::create_dir_all(&ssh_dir).unwrap();
+    std::fs::copy(fleet.key(), ssh_dir.join("id_ed25519")).unwrap();
+    let run = direct(&fleet, home.path(), &["-a", "echo default key"])
+        .run()
+        .expect_code(0);
+    assert!(
+        run.stdout.ends_with("rc=0 >>\ndefault key\n"),
+        "{}",
+        run.stdout
+    );
 }
