@@ -2,6 +2,7 @@
 //! OpenSSH's first-match-wins rule for the keywords horde uses. The main type is
 //! [`SshConfig`]; [`SshConfig::lookup`] gives a [`HostConfig`].
 
+use super::known_hosts::wildcard;
 use std::path::{Path, PathBuf};
 
 /// The settings that apply to one host.
@@ -214,26 +215,14 @@ fn host_matches(patterns: &[String], host: &str) -> bool {
     let mut matched = false;
     for p in patterns {
         if let Some(neg) = p.strip_prefix('!') {
-            if glob(neg, host) {
+            if wildcard(neg, host) {
                 return false;
             }
-        } else if glob(p, host) {
+        } else if wildcard(p, host) {
             matched = true;
         }
     }
     matched
-}
-
-fn glob(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some(b'*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
-            Some(b'?') => !n.is_empty() && go(&p[1..], &n[1..]),
-            Some(c) => n.first().is_some_and(|d| c.eq_ignore_ascii_case(d)) && go(&p[1..], &n[1..]),
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
 }
 
 #[cfg(test)]

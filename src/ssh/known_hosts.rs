@@ -226,8 +226,9 @@ fn hashed_match(rest: &str, name: &str) -> bool {
         .is_ok()
 }
 
-/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching.
-fn wildcard(pattern: &str, name: &str) -> bool {
+/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching (also used
+/// for ssh_config `Host` patterns).
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
     fn go(p: &[u8], n: &[u8]) -> bool {
         match p.first() {
             None => n.is_empty(),
