@@ -283,7 +283,8 @@ fn a_silent_host_times_out_without_holding_up_the_others() {
         .run()
         .expect_code(4);
     let elapsed = t0.elapsed();
-    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    // -T 2 against the default 10 s: well under 10 s shows the timeout held, even on a busy machine.
+    assert!(elapsed < Duration::from_secs(7), "took {elapsed:?}");
     let b = blocks(&run.stdout);
     assert_eq!(b["host001"], "host001 | CHANGED | rc=0 >>\nup\n");
     assert_eq!(b["host002"], "host002 | CHANGED | rc=0 >>\nup\n");
