@@ -13,6 +13,19 @@ pub fn combine(base: &mut Vars, over: &Vars) {
     }
 }
 
+/// A mapping key as Ansible's JSON shows a non-string key (Python's `json.dumps` of an int,
+/// float, bool or None key): `1`, `1.5`, `true`, `null`.
+pub fn key_string(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => python_float_repr(n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".into(),
+        other => other.to_string(),
+    }
+}
+
 /// Formats a float as Python's `repr` does (`1.0`, `1e+16`, `1.5e-05`, `inf`).
 pub fn python_float_repr(f: f64) -> String {
     if f.is_nan() {

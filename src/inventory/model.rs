@@ -291,6 +291,8 @@ impl Inventory {
                 self.groups[g].parents.push(ALL);
             }
         }
+        // The group graph is final now: index it before walking the hosts.
+        self.index_groups();
         for h in 0..self.hosts.len() {
             let groups = self.host_groups(h);
             if groups.contains(&UNGROUPED) {
@@ -301,10 +303,9 @@ impl Inventory {
                 self.put_host_in_group(h, UNGROUPED);
             }
         }
-        self.compute_depths();
     }
 
-    fn compute_depths(&mut self) {
+    fn index_groups(&mut self) {
         // Longest path from `all`, by relaxing in topological order (the graph is acyclic).
         let n = self.groups.len();
         let mut indegree: Vec<usize> = (0..n).map(|g| self.groups[g].parents.len()).collect();
@@ -398,26 +399,16 @@ impl Inventory {
 
     /// The groups a host belongs to, directly or through a child group, `all` included.
     pub fn host_groups(&self, host: HostId) -> Vec<GroupId> {
-        if self.lineage.len() == self.groups.len() {
-            let mut out: Vec<GroupId> = self.hosts[host]
-                .groups
-                .iter()
-                .flat_map(|&g| self.lineage[g].iter().copied())
-                .collect();
-            out.sort_unstable();
-            out.dedup();
-            return out;
-        }
-        let mut seen = vec![false; self.groups.len()];
-        let mut out = Vec::new();
+        let mut out: Vec<GroupId> = Vec::new();
         for &g in &self.hosts[host].groups {
-            for a in std::iter::once(g).chain(self.ancestors(g)) {
-                if !seen[a] {
-                    seen[a] = true;
-                    out.push(a);
-                }
+            match self.lineage.get(g) {
+                Some(line) => out.extend(line),
+                // Before `reconcile` has indexed the groups.
+                None => out.extend(std::iter::once(g).chain(self.ancestors(g))),
             }
         }
+        out.sort_unstable();
+        out.dedup();
         out
     }
 

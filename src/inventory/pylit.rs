@@ -180,7 +180,7 @@ impl Lit<'_> {
                 }
                 self.i += 1;
                 let value = self.expr()?;
-                map.insert(key_string(&key), value);
+                map.insert(crate::vars::key_string(&key), value);
                 self.ws();
                 match self.peek()? {
                     b',' => {
@@ -436,17 +436,6 @@ impl Lit<'_> {
             return None;
         }
         lower.parse::<f64>().ok().map(Value::from)
-    }
-}
-
-fn key_string(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if !n.is_f64() => n.to_string(),
-        Value::Number(n) => crate::vars::python_float_repr(n.as_f64().unwrap_or(0.0)),
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "null".into(),
-        other => other.to_string(),
     }
 }
 

@@ -2,7 +2,7 @@
 //! OpenSSH's first-match-wins rule for the keywords horde uses. The main type is
 //! [`SshConfig`]; [`SshConfig::lookup`] gives a [`HostConfig`].
 
-use super::known_hosts::wildcard;
+use super::known_hosts::pattern_list_match;
 use std::path::{Path, PathBuf};
 
 /// The settings that apply to one host.
@@ -111,7 +111,7 @@ impl SshConfig {
         for block in self
             .blocks
             .iter()
-            .filter(|b| host_matches(&b.patterns, host))
+            .filter(|b| pattern_list_match(b.patterns.iter().map(String::as_str), host))
         {
             for (key, value, line) in &block.options {
                 let err = |message: String| ConfigError {
@@ -208,21 +208,6 @@ pub fn home_dir() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/"))
-}
-
-/// OpenSSH `Host` pattern list: any positive match and no negated match.
-fn host_matches(patterns: &[String], host: &str) -> bool {
-    let mut matched = false;
-    for p in patterns {
-        if let Some(neg) = p.strip_prefix('!') {
-            if wildcard(neg, host) {
-                return false;
-            }
-        } else if wildcard(p, host) {
-            matched = true;
-        }
-    }
-    matched
 }
 
 #[cfg(test)]

@@ -194,8 +194,17 @@ fn patterns_match(patterns: &str, name: &str) -> bool {
     if let Some(rest) = patterns.strip_prefix("|1|") {
         return hashed_match(rest, name);
     }
+    pattern_list_match(patterns.split(','), name)
+}
+
+/// OpenSSH's pattern-list rule (known_hosts lines, ssh_config `Host`): some pattern matches
+/// and no `!`-negated one does.
+pub(crate) fn pattern_list_match<'a>(
+    patterns: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> bool {
     let mut matched = false;
-    for p in patterns.split(',') {
+    for p in patterns {
         if let Some(neg) = p.strip_prefix('!') {
             if wildcard(neg, name) {
                 return false;
@@ -226,9 +235,8 @@ fn hashed_match(rest: &str, name: &str) -> bool {
         .is_ok()
 }
 
-/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching (also used
-/// for ssh_config `Host` patterns).
-pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
+/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching.
+fn wildcard(pattern: &str, name: &str) -> bool {
     fn go(p: &[u8], n: &[u8]) -> bool {
         match p.first() {
             None => n.is_empty(),

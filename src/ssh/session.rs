@@ -699,12 +699,14 @@ impl Session {
 
     /// Opens a session channel, retrying refusals (MaxSessions) with backoff.
     async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, SshError> {
+        const ATTEMPTS: u32 = 9;
         let mut delay = Duration::from_millis(5);
-        for attempt in 0.. {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             match self.handle.channel_open_session().await {
                 Ok(c) => return Ok(c),
-                Err(russh::Error::ChannelOpenFailure(reason)) if attempt < 8 => {
-                    let _ = reason;
+                Err(russh::Error::ChannelOpenFailure(_)) if attempt < ATTEMPTS => {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_millis(500));
                 }
@@ -718,7 +720,6 @@ impl Session {
                 }
             }
         }
-        unreachable!("the loop returns")
     }
 
     /// Closes the connection politely.

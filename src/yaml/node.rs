@@ -75,13 +75,8 @@ impl Node {
     /// The node as a key string, the way Python's `str()` would show a scalar key in JSON.
     pub fn key_string(&self) -> String {
         match &self.kind {
-            NodeKind::Null => "null".into(),
-            NodeKind::Bool(b) => b.to_string(),
-            NodeKind::Int(i) => i.to_string(),
-            NodeKind::UInt(i) => i.to_string(),
-            NodeKind::Float(f) => crate::vars::python_float_repr(*f),
             NodeKind::Str(s) => s.clone(),
-            NodeKind::Seq(_) | NodeKind::Map(_) => self.to_value().to_string(),
+            _ => crate::vars::key_string(&self.to_value()),
         }
     }
 

@@ -46,6 +46,24 @@ fn blocks(stdout: &str) -> std::collections::BTreeMap<String, String> {
     out
 }
 
+/// The run's single host succeeded and printed `text` (the end of its block).
+#[track_caller]
+fn assert_ok_output(run: &crate::support::Run, text: &str) {
+    assert!(
+        run.stdout.ends_with(&format!("rc=0 >>\n{text}\n")),
+        "{}",
+        run.stdout
+    );
+}
+
+/// Connection variables of a fleet host, as an inventory would give them.
+fn host_vars(h: &crate::fleet::FleetHost) -> horde::vars::Vars {
+    let mut vars = horde::vars::Vars::new();
+    vars.insert("ansible_host".into(), h.address.clone().into());
+    vars.insert("ansible_port".into(), h.port.into());
+    vars
+}
+
 fn tmp() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
@@ -182,9 +200,7 @@ fn two_hundred_concurrent_commands_on_one_connection() {
             host_key_policy: Some(horde::ssh::HostKeyPolicy::Strict),
             ..Default::default()
         });
-        let mut vars = horde::vars::Vars::new();
-        vars.insert("ansible_host".into(), h.address.clone().into());
-        vars.insert("ansible_port".into(), h.port.into());
+        let mut vars = host_vars(h);
         vars.insert("ansible_user".into(), fleet.user.clone().into());
         vars.insert(
             "ansible_ssh_private_key_file".into(),
@@ -487,7 +503,7 @@ fn an_encrypted_key_is_opened_with_the_passphrase() {
     .env("HORDE_SSH_PASSPHRASE", "open sesame")
     .run()
     .expect_code(0);
-    assert!(run.stdout.ends_with("rc=0 >>\nopened\n"), "{}", run.stdout);
+    assert_ok_output(&run, "opened");
     let run = direct(
         &fleet,
         home.path(),
@@ -554,11 +570,7 @@ fn the_ssh_agent_provides_keys() {
         .env("SSH_AUTH_SOCK", &sock)
         .run()
         .expect_code(0);
-    assert!(
-        run.stdout.ends_with("rc=0 >>\nvia agent\n"),
-        "{}",
-        run.stdout
-    );
+    assert_ok_output(&run, "via agent");
     // Without the agent there is nothing to offer.
     let run = direct(&fleet, home.path(), &["-a", "true"])
         .run()
@@ -582,11 +594,7 @@ fn a_password_logs_in() {
     )
     .run()
     .expect_code(0);
-    assert!(
-        run.stdout.ends_with("rc=0 >>\nwith password\n"),
-        "{}",
-        run.stdout
-    );
+    assert_ok_output(&run, "with password");
 }
 
 #[test]
@@ -622,11 +630,7 @@ fn hosts_are_reached_through_a_jump_host() {
     )
     .run()
     .expect_code(0);
-    assert!(
-        run.stdout.ends_with("rc=0 >>\ntwo hops\n"),
-        "{}",
-        run.stdout
-    );
+    assert_ok_output(&run, "two hops");
     // The same hosts through a dead bastion: the failure names the hop.
     fleet.kill("host001");
     let run = run_on(&fleet, home.path(), "host002", &["-a", "true", "-J", &jump])
@@ -651,7 +655,7 @@ fn become_runs_commands_as_another_user() {
     let run = run_on(&fleet, home.path(), "all", &["-b", "-a", "id -u"])
         .run()
         .expect_code(0);
-    assert!(run.stdout.ends_with("rc=0 >>\n0\n"), "{}", run.stdout);
+    assert_ok_output(&run, "0");
     let run = run_on(
         &fleet,
         home.path(),
@@ -668,7 +672,7 @@ fn become_runs_commands_as_another_user() {
     )
     .run()
     .expect_code(0);
-    assert!(run.stdout.ends_with("rc=0 >>\nnobody\n"), "{}", run.stdout);
+    assert_ok_output(&run, "nobody");
     let run = run_on(
         &fleet,
         home.path(),
@@ -705,11 +709,7 @@ fn become_runs_commands_as_another_user() {
     )
     .run()
     .expect_code(0);
-    assert!(
-        run.stdout.ends_with("rc=0 >>\nhordetest\n"),
-        "{}",
-        run.stdout
-    );
+    assert_ok_output(&run, "hordetest");
     run_on(
         &fleet,
         home.path(),
@@ -847,9 +847,7 @@ fn hosts_behind_one_bastion_share_one_connection_to_it() {
         });
         let mut sessions = Vec::new();
         for h in &fleet.hosts[1..] {
-            let mut vars = horde::vars::Vars::new();
-            vars.insert("ansible_host".into(), h.address.clone().into());
-            vars.insert("ansible_port".into(), h.port.into());
+            let vars = host_vars(h);
             let target = horde::ssh::resolve(&h.name, &vars, &ctx.defaults).unwrap();
             sessions.push(horde::ssh::Session::connect(&target, &ctx).await.unwrap());
         }
@@ -938,9 +936,5 @@ fn default_identities_in_home_are_used() {
     let run = direct(&fleet, home.path(), &["-a", "echo default key"])
         .run()
         .expect_code(0);
-    assert!(
-        run.stdout.ends_with("rc=0 >>\ndefault key\n"),
-        "{}",
-        run.stdout
-    );
+    assert_ok_output(&run, "default key");
 }
