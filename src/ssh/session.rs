@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 /// Commands in flight on one connection. OpenSSH's MaxSessions (10) counts channels that
 /// just closed, so staying well below it avoids refused channel opens.
 const CHANNELS_PER_CONNECTION: usize = 4;
+/// How long a cancelled or timed-out command gets to report its end after SIGTERM.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Attempts at a handshake that the server resets (OpenSSH's MaxStartups drops).
 const HANDSHAKE_ATTEMPTS: u32 = 5;
 
@@ -691,8 +693,18 @@ impl Session {
             },
         };
         // Stop the remote command, not only our side of it: OpenSSH delivers the signal to
-        // the command, then the channel closes.
+        // the command (sshd does not kill a command without a terminal when the connection
+        // goes). Wait, briefly, for the command's end to come back, so the signal is surely
+        // on the wire before horde moves on or exits.
         let _ = channel.signal(russh::Sig::TERM).await;
+        let _ = tokio::time::timeout(STOP_GRACE, async {
+            while let Some(msg) = channel.wait().await {
+                if matches!(msg, ChannelMsg::Close) {
+                    break;
+                }
+            }
+        })
+        .await;
         let _ = channel.close().await;
         Err(err(kind))
     }
