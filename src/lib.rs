@@ -5,9 +5,11 @@
 pub mod adhoc;
 pub mod inventory;
 pub mod lab;
+pub mod modules;
 pub mod provision;
 pub mod shell;
 pub mod ssh;
+pub mod template;
 pub mod transport;
 pub mod vars;
 pub mod yaml;
