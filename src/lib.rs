@@ -6,6 +6,7 @@ pub mod adhoc;
 pub mod inventory;
 pub mod lab;
 pub mod modules;
+pub mod playbook;
 pub mod provision;
 pub mod shell;
 pub mod ssh;
