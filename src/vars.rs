@@ -56,11 +56,19 @@ pub fn python_float_repr(f: f64) -> String {
 /// does, byte for byte: sorted keys, four-space indent, control characters escaped.
 pub fn python_json(value: &Value) -> String {
     let mut out = String::new();
-    write_json(&mut out, value, 0);
+    write_json(&mut out, value, Some(0));
     out
 }
 
-fn write_json(out: &mut String, value: &Value, depth: usize) {
+/// Writes a value on one line as Python's `json.dumps(v, sort_keys=True)` does (`, ` and
+/// `: ` separators), as Ansible prints failed results.
+pub fn python_json_line(value: &Value) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value, None);
+    out
+}
+
+fn write_json(out: &mut String, value: &Value, depth: Option<usize>) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -88,10 +96,10 @@ fn write_json(out: &mut String, value: &Value, depth: usize) {
                 if i > 0 {
                     out.push(',');
                 }
-                newline(out, depth + 1);
-                write_json(out, item, depth + 1);
+                newline(out, depth.map(|d| d + 1), i > 0);
+                write_json(out, item, depth.map(|d| d + 1));
             }
-            newline(out, depth);
+            newline(out, depth, false);
             out.push(']');
         }
         Value::Object(map) => {
@@ -106,21 +114,28 @@ fn write_json(out: &mut String, value: &Value, depth: usize) {
                 if i > 0 {
                     out.push(',');
                 }
-                newline(out, depth + 1);
+                newline(out, depth.map(|d| d + 1), i > 0);
                 write_str(out, key);
                 out.push_str(": ");
-                write_json(out, &map[key.as_str()], depth + 1);
+                write_json(out, &map[key.as_str()], depth.map(|d| d + 1));
             }
-            newline(out, depth);
+            newline(out, depth, false);
             out.push('}');
         }
     }
 }
 
-fn newline(out: &mut String, depth: usize) {
-    out.push('\n');
-    for _ in 0..depth {
-        out.push_str("    ");
+/// A line break and indent when pretty; a space after a separator when not.
+fn newline(out: &mut String, depth: Option<usize>, after_separator: bool) {
+    match depth {
+        Some(depth) => {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str("    ");
+            }
+        }
+        None if after_separator => out.push(' '),
+        None => {}
     }
 }
 

@@ -18,6 +18,8 @@ pub enum Command {
     Hosts(HostsArgs),
     /// Run one command on every matching host (ad-hoc, like `ansible PATTERN -a ARGS`).
     Run(Box<RunArgs>),
+    /// Run playbooks, as `ansible-playbook` does (same flags, output and exit codes).
+    Apply(Box<ApplyArgs>),
 }
 
 /// Where hosts come from.
@@ -204,6 +206,79 @@ pub struct RunArgs {
         default_value_t = 0.0
     )]
     pub command_timeout: f64,
+
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+
+    #[command(flatten)]
+    pub become_: BecomeArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub source: InventorySource,
+
+    /// Playbook files, run in order.
+    #[arg(value_name = "PLAYBOOK", required = true)]
+    pub playbooks: Vec<std::path::PathBuf>,
+
+    /// How many hosts to work on at once.
+    #[arg(
+        short = 'f',
+        long = "forks",
+        value_name = "FORKS",
+        default_value_t = 50
+    )]
+    pub forks: usize,
+
+    /// Extra variables: key=value, JSON, or @file; repeatable; they win over all others.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+
+    /// Run only tasks and plays with these tags (comma-separated; repeatable).
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+
+    /// Skip tasks and plays with these tags (comma-separated; repeatable).
+    #[arg(long = "skip-tags", value_name = "TAGS")]
+    pub skip_tags: Vec<String>,
+
+    /// Check mode: report what would change, change nothing.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+
+    /// Show the differences in files and templates that tasks change.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+
+    /// List the hosts each play would run on, and stop.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+
+    /// List the tasks each play would run, and stop.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+
+    /// List the tags of each play, and stop.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+
+    /// Check the playbooks' syntax (and module arguments), and stop.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+
+    /// Start at the first task with this name.
+    #[arg(long = "start-at-task", value_name = "NAME")]
+    pub start_at_task: Option<String>,
+
+    /// Run handlers even on hosts that failed.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
+
+    /// More output (-v shows every result; repeat for more).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     #[command(flatten)]
     pub connection: ConnectionArgs,

@@ -1,6 +1,7 @@
 //! The command line: clap arguments ([`args`]), one file per subcommand, and Ansible's exit
 //! codes ([`exit`]). The only place that prints or exits.
 
+mod apply;
 mod args;
 mod exit;
 mod hosts;
@@ -30,6 +31,7 @@ pub fn main() -> ExitCode {
         Command::Inventory(args) => inventory::run(args),
         Command::Hosts(args) => hosts::run(args),
         Command::Run(args) => run::run(*args),
+        Command::Apply(args) => apply::run(*args),
     };
     match outcome {
         Ok(code) => code.into(),

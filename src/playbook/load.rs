@@ -10,6 +10,7 @@ use crate::vars::Vars;
 use crate::yaml::{Node, NodeKind};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A playbook that cannot be run, and where.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -531,9 +532,9 @@ impl Loader {
             name: None,
             common: Common::default(),
             action: Action::Block {
-                block: vec![],
-                rescue: vec![],
-                always: vec![],
+                block: Default::default(),
+                rescue: Default::default(),
+                always: Default::default(),
             },
             register: None,
             loop_: None,
@@ -621,9 +622,9 @@ impl Loader {
                 None => Ok(vec![]),
             };
             task.action = Action::Block {
-                block: self.tasks(file, dir, b, handler)?,
-                rescue: list(self, rescue)?,
-                always: list(self, always)?,
+                block: Arc::new(self.tasks(file, dir, b, handler)?),
+                rescue: Arc::new(list(self, rescue)?),
+                always: Arc::new(list(self, always)?),
             };
             return Ok(task);
         }
@@ -666,9 +667,9 @@ impl Loader {
                         ));
                     }
                     task.action = Action::Block {
-                        block: self.task_file(&path, handler)?,
-                        rescue: vec![],
-                        always: vec![],
+                        block: Arc::new(self.task_file(&path, handler)?),
+                        rescue: Default::default(),
+                        always: Default::default(),
                     };
                     // An import is not a task of its own.
                     task.name = None;

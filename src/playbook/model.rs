@@ -6,6 +6,7 @@ use crate::inventory::Origin;
 use crate::vars::Vars;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// A playbook file with its imported playbooks flattened into one list of plays.
 #[derive(Debug, Clone)]
@@ -148,10 +149,11 @@ pub enum Action {
         written: String,
         args: Vars,
     },
+    /// Shared lists, so every host's cursor points at the same tasks.
     Block {
-        block: Vec<Task>,
-        rescue: Vec<Task>,
-        always: Vec<Task>,
+        block: Arc<Vec<Task>>,
+        rescue: Arc<Vec<Task>>,
+        always: Arc<Vec<Task>>,
     },
     /// `include_tasks`: loaded when reached, per host (the file name may be templated).
     Include { file: Value, base: PathBuf },

@@ -55,3 +55,6 @@ impl Templar {
         Ok(source.to_string())
     }
 }
+
+/// The value of `omit`: a module argument equal to it is dropped.
+pub const OMIT: &str = "__omit_place_holder__horde";

@@ -1,0 +1,413 @@
+//! `horde apply`: runs playbooks and prints what Ansible's default callback prints
+//! (`PLAY [..]`, `TASK [..]`, `ok:/changed:/fatal:/skipping:` lines, `PLAY RECAP`), with
+//! ansible-playbook's exit codes.
+
+use super::args::ApplyArgs;
+use super::exit::{Exit, UsageError};
+use super::run::{become_settings, target_defaults};
+use anyhow::{Context, Result};
+use horde::engine::{self, Event, HostResult, RunSpec, Status};
+use horde::inventory;
+use horde::playbook::{self, Action, Playbook, Task};
+use horde::provision::Leases;
+use horde::ssh::SshContext;
+use horde::vars::{Vars, combine, parse_extra_vars, python_json, python_json_line};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::Arc;
+
+pub fn run(args: ApplyArgs) -> Result<Exit> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime.block_on(run_async(args))
+}
+
+fn split_tags(v: &[String]) -> Vec<String> {
+    v.iter()
+        .flat_map(|t| t.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+async fn run_async(args: ApplyArgs) -> Result<Exit> {
+    let mut playbooks = Vec::new();
+    for path in &args.playbooks {
+        if !path.exists() {
+            return Err(UsageError(format!(
+                "the playbook: {} could not be found",
+                path.display()
+            ))
+            .into());
+        }
+        match playbook::load(path) {
+            Ok(pb) => playbooks.push(pb),
+            Err(e) => {
+                eprintln!("[ERROR]: {e}");
+                return Ok(Exit::Unreachable);
+            }
+        }
+    }
+    if args.syntax_check {
+        for pb in &playbooks {
+            println!("\nplaybook: {}", pb.path.display());
+        }
+        return Ok(Exit::Ok);
+    }
+    let mut extra = Vars::new();
+    for e in &args.extra_vars {
+        combine(&mut extra, &parse_extra_vars(e).map_err(UsageError)?);
+    }
+    let sources = if args.source.inventory.is_empty() {
+        vec!["localhost,".to_string()]
+    } else {
+        args.source.inventory.clone()
+    };
+    let leases = Leases::acquire(&sources).await?;
+    let mut loaded = inventory::load(&leases.sources())?;
+    for w in &loaded.warnings {
+        super::warn(w);
+    }
+    // group_vars/ and host_vars/ beside the (first) playbook apply as Ansible's do.
+    if let Some(dir) = playbooks.first().and_then(|p| p.path.parent()) {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::Path::new(".")
+        } else {
+            dir
+        };
+        loaded.inventory.add_playbook_vars(dir)?;
+    }
+    let inv = Arc::new(loaded.inventory);
+    if args.list_hosts || args.list_tasks || args.list_tags {
+        list(&args, &playbooks, &inv)?;
+        leases.release().await?;
+        return Ok(Exit::Ok);
+    }
+    let defaults = target_defaults(&args.connection)?;
+    let spec = RunSpec {
+        playbooks,
+        inventory: inv,
+        limit: args.source.limit.clone(),
+        extra_vars: extra,
+        ssh: Arc::new(SshContext::new(defaults)),
+        forks: args.forks,
+        check: args.check,
+        diff: args.diff,
+        tags: split_tags(&args.tags),
+        skip_tags: split_tags(&args.skip_tags),
+        start_at_task: args.start_at_task.clone(),
+        become_: become_settings(&args.become_)?,
+        force_handlers: args.force_handlers,
+        verbosity: args.verbose,
+    };
+    let cancel = tokio_util::sync::CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = tokio::spawn(engine::run(spec, cancel, tx));
+    let mut console = Console {
+        verbosity: args.verbose,
+        diff: args.diff,
+    };
+    while let Some(event) = rx.recv().await {
+        console.show(&event);
+    }
+    let summary = runner.await.context("the run ended unexpectedly")?;
+    leases.release().await?;
+    if summary.interrupted {
+        eprintln!("[ERROR]: User interrupted execution");
+        return Ok(Exit::Interrupted);
+    }
+    let stats = summary.stats.values();
+    Ok(if stats.clone().any(|s| s.unreachable > 0) {
+        Exit::Unreachable
+    } else if stats.clone().any(|s| s.failed > 0) {
+        Exit::HostFailed
+    } else {
+        Exit::Ok
+    })
+}
+
+/// Ansible's banner: the text, then stars to column 80.
+fn banner(text: &str) -> String {
+    let stars = 79usize.saturating_sub(text.chars().count()).max(3);
+    format!("\n{text} {}", "*".repeat(stars))
+}
+
+/// Prints events as Ansible's default callback does.
+struct Console {
+    verbosity: u8,
+    diff: bool,
+}
+
+const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// The result as the callback shows it: internal keys gone, `debug` reduced to its message.
+fn shown(r: &HostResult) -> Value {
+    if r.no_log {
+        let mut m = serde_json::Map::new();
+        m.insert("censored".into(), Value::String(CENSORED.into()));
+        m.insert(
+            "changed".into(),
+            r.result
+                .get("changed")
+                .cloned()
+                .unwrap_or(Value::Bool(false)),
+        );
+        return Value::Object(m);
+    }
+    let mut m = r.result.clone();
+    m.shift_remove("ansible_facts");
+    if r.status == Status::Failed {
+        m.shift_remove("failed");
+    }
+    if r.action == "debug" {
+        if m.contains_key("msg") {
+            m.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "msg" | "exception" | "warnings" | "deprecations"
+                )
+            });
+        } else {
+            for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+                m.shift_remove(k);
+            }
+        }
+    }
+    if r.item.is_some() {
+        m.shift_remove("ansible_loop_var");
+    }
+    Value::Object(m)
+}
+
+impl Console {
+    fn out(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+        let _ = out.flush();
+    }
+
+    fn label(r: &HostResult) -> String {
+        match &r.delegated_to {
+            Some(d) if d != &r.host => format!("{} -> {d}", r.host),
+            _ => r.host.clone(),
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        match event {
+            Event::PlayStart { name } => self.out(&banner(&format!("PLAY [{name}]"))),
+            Event::NoHostsMatched => self.out("skipping: no hosts matched"),
+            Event::TaskStart { name, handler } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                self.out(&banner(&format!("{kind} [{name}]")));
+            }
+            Event::Item(r) => self.item(r),
+            Event::Host(r) => self.host(r),
+            Event::NoMoreHosts => self.out(&banner("NO MORE HOSTS LEFT")),
+            Event::Warning(w) if w.starts_with("FAILED - RETRYING") => self.out(w),
+            Event::Warning(w) => super::warn(w),
+            Event::Recap(stats) => {
+                self.out(&banner("PLAY RECAP"));
+                let mut hosts: Vec<_> = stats.iter().collect();
+                hosts.sort_by(|a, b| a.0.cmp(b.0));
+                for (h, s) in hosts {
+                    self.out(&format!(
+                        "{h:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
+                        s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.rescued, s.ignored,
+                    ));
+                }
+                self.out("");
+            }
+        }
+    }
+
+    fn verbose_result(&self, r: &HostResult) -> bool {
+        self.verbosity > 0 || r.action == "debug"
+    }
+
+    fn diff_text(&self, r: &HostResult) {
+        if !self.diff || r.no_log {
+            return;
+        }
+        let diffs = match r.result.get("diff") {
+            Some(Value::Array(a)) => a.clone(),
+            Some(d @ Value::Object(_)) => vec![d.clone()],
+            _ => return,
+        };
+        for d in diffs {
+            let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let (before, after) = (text("before"), text("after"));
+            if before == after {
+                continue;
+            }
+            let bh = d
+                .get("before_header")
+                .and_then(Value::as_str)
+                .unwrap_or("before");
+            let ah = d
+                .get("after_header")
+                .and_then(Value::as_str)
+                .unwrap_or("after");
+            let mut s = format!("--- before: {bh}\n+++ after: {ah}\n");
+            for l in before.lines() {
+                s.push_str(&format!("-{l}\n"));
+            }
+            for l in after.lines() {
+                s.push_str(&format!("+{l}\n"));
+            }
+            self.out(&s);
+        }
+    }
+
+    fn host(&self, r: &HostResult) {
+        let label = Self::label(r);
+        let is_loop = r.result.contains_key("results");
+        match r.status {
+            Status::Ok | Status::Changed => {
+                self.diff_text(r);
+                if is_loop {
+                    return;
+                }
+                let word = if r.status == Status::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
+                if self.verbose_result(r) {
+                    self.out(&format!("{word}: [{label}] => {}", python_json(&shown(r))));
+                } else {
+                    self.out(&format!("{word}: [{label}]"));
+                }
+            }
+            Status::Skipped => {
+                if !is_loop {
+                    self.out(&format!("skipping: [{label}]"));
+                }
+            }
+            Status::Failed => {
+                self.out(&format!(
+                    "fatal: [{label}]: FAILED! => {}",
+                    python_json_line(&shown(r))
+                ));
+                if r.ignored {
+                    self.out("...ignoring");
+                }
+            }
+            Status::Unreachable => self.out(&format!(
+                "fatal: [{label}]: UNREACHABLE! => {}",
+                python_json_line(&shown(r))
+            )),
+        }
+    }
+
+    fn item(&self, r: &HostResult) {
+        let label = Self::label(r);
+        let item = r.item.as_deref().unwrap_or("");
+        match r.status {
+            Status::Ok | Status::Changed => {
+                let word = if r.status == Status::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
+                if self.verbose_result(r) {
+                    self.out(&format!(
+                        "{word}: [{label}] => (item={item}) => {}",
+                        python_json(&shown(r))
+                    ));
+                } else {
+                    self.out(&format!("{word}: [{label}] => (item={item})"));
+                }
+            }
+            Status::Skipped => self.out(&format!("skipping: [{label}] => (item={item})")),
+            Status::Failed => self.out(&format!(
+                "failed: [{label}] (item={item}) => {}",
+                python_json_line(&shown(r))
+            )),
+            Status::Unreachable => {}
+        }
+    }
+}
+
+/// `--list-hosts`, `--list-tasks`, `--list-tags`.
+fn list(args: &ApplyArgs, playbooks: &[Playbook], inv: &inventory::Inventory) -> Result<()> {
+    for pb in playbooks {
+        println!("\nplaybook: {}", pb.path.display());
+        for (i, play) in pb.plays.iter().enumerate() {
+            println!(
+                "\n  play #{} ({}): {}\tTAGS: [{}]",
+                i + 1,
+                play.hosts,
+                play.name,
+                play.common.tags.join(", ")
+            );
+            if args.list_hosts {
+                let sel = inventory::select(inv, &play.hosts, args.source.limit.as_deref())?;
+                println!("    pattern: ['{}']", play.hosts);
+                println!("    hosts ({}):", sel.hosts.len());
+                for h in &sel.hosts {
+                    println!("      {h}");
+                }
+            }
+            let mut tags = std::collections::BTreeSet::new();
+            let mut tasks = Vec::new();
+            for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+                walk(section, &play.common.tags, &mut tasks);
+            }
+            for (_, t) in &tasks {
+                tags.extend(t.iter().cloned());
+            }
+            tags.extend(play.common.tags.iter().cloned());
+            if args.list_tasks {
+                println!("    tasks:");
+                for (name, t) in &tasks {
+                    println!("      {name}\tTAGS: [{}]", t.join(", "));
+                }
+            }
+            if args.list_tags {
+                println!(
+                    "      TASK TAGS: [{}]",
+                    tags.into_iter().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn walk(tasks: &[Task], inherited: &[String], out: &mut Vec<(String, Vec<String>)>) {
+    for t in tasks {
+        let mut tags = inherited.to_vec();
+        for tag in &t.common.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        match &t.action {
+            Action::Block {
+                block,
+                rescue,
+                always,
+            } => {
+                walk(block, &tags, out);
+                walk(rescue, &tags, out);
+                walk(always, &tags, out);
+            }
+            _ => {
+                tags.sort();
+                out.push((t.display_name(), tags));
+            }
+        }
+    }
+}

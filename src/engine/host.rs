@@ -1,0 +1,957 @@
+//! One task on one host: its variables, `when`, loop, retries, the module call (on the host,
+//! a delegate, or the controller), `changed_when`/`failed_when`, `register`.
+
+use super::actions;
+use super::cursor::Cursor;
+use super::event::{Event, HostResult, Status};
+use super::{PlayCtx, RunCtx};
+use crate::modules::{self, Args, Ctx, to_bool};
+use crate::playbook::{Action, Common, Loop, LoopKind, Task};
+use crate::transport::{Become, BecomeMethod, Transport};
+use crate::vars::{Vars, combine};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A host's state over the run.
+pub(crate) struct HostState {
+    pub name: String,
+    /// Inventory variables (group and host vars, playbook-dir vars).
+    pub inv_vars: Vars,
+    /// Facts: gathered, `set_fact`, registered results. They outlive the play.
+    pub facts: Vars,
+    pub cursor: Cursor,
+    /// Handlers notified and not yet run, by the name used in `notify`.
+    pub notified: Vec<String>,
+    pub failed: bool,
+    pub unreachable: bool,
+}
+
+/// How one task ended on one host.
+pub(crate) struct TaskOutcome {
+    pub status: Status,
+    pub result: Vars,
+    pub ignored: bool,
+    pub delegated_to: Option<String>,
+    pub no_log: bool,
+}
+
+impl TaskOutcome {
+    fn failed(msg: String) -> Self {
+        TaskOutcome {
+            status: Status::Failed,
+            result: modules::failed(msg),
+            ignored: false,
+            delegated_to: None,
+            no_log: false,
+        }
+    }
+}
+
+/// One attempt's result, or the host being unreachable.
+enum Attempt {
+    Done(Vars),
+    Unreachable(String),
+}
+
+fn is_true(v: Option<&Value>) -> bool {
+    v.and_then(to_bool).unwrap_or(false)
+}
+
+fn result_failed(r: &Vars) -> bool {
+    is_true(r.get("failed"))
+}
+
+fn result_changed(r: &Vars) -> bool {
+    is_true(r.get("changed"))
+}
+
+impl RunCtx {
+    /// The variables a task sees on a host, lowest precedence first.
+    pub(crate) fn task_vars(&self, play: &PlayCtx, hs: &HostState, scope: &Common) -> Vars {
+        let mut v = Vars::new();
+        v.insert("inventory_hostname".into(), json!(hs.name));
+        v.insert(
+            "inventory_hostname_short".into(),
+            json!(hs.name.split('.').next().unwrap_or(&hs.name)),
+        );
+        v.insert("playbook_dir".into(), json!(play.dir_str));
+        v.insert("ansible_check_mode".into(), json!(self.spec.check));
+        v.insert("ansible_diff_mode".into(), json!(self.spec.diff));
+        v.insert("ansible_verbosity".into(), json!(self.spec.verbosity));
+        v.insert("omit".into(), json!(crate::template::OMIT));
+        v.insert("group_names".into(), json!(self.group_names(&hs.name)));
+        if self.uses_host_lists {
+            v.insert("groups".into(), self.groups.clone());
+            v.insert("ansible_play_hosts_all".into(), json!(play.all_hosts));
+            v.insert("ansible_play_hosts".into(), json!(play.live_hosts()));
+            v.insert("play_hosts".into(), json!(play.live_hosts()));
+            v.insert("ansible_play_batch".into(), json!(play.batch));
+            v.insert("hostvars".into(), Value::Object(self.hostvars()));
+        }
+        combine(&mut v, &hs.inv_vars);
+        combine(&mut v, &scope.vars);
+        combine(&mut v, &hs.facts);
+        combine(&mut v, &self.spec.extra_vars);
+        self.resolve_lazy(&mut v);
+        v
+    }
+
+    /// Variables whose values are templates are rendered (in up to three passes, so
+    /// chains resolve), as Ansible resolves them when read.
+    fn resolve_lazy(&self, vars: &mut Vars) {
+        for _ in 0..3 {
+            let pending: Vec<String> = vars
+                .iter()
+                .filter(|(k, v)| k.as_str() != "hostvars" && has_template(v))
+                .map(|(k, _)| k.clone())
+                .collect();
+            if pending.is_empty() {
+                return;
+            }
+            let mut progressed = false;
+            for k in pending {
+                if let Some(raw) = vars.get(&k).cloned()
+                    && let Ok(done) = self.templar.render(&raw, vars)
+                    && done != raw
+                {
+                    vars.insert(k, done);
+                    progressed = true;
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    fn group_names(&self, host: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .groups
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(g, hosts)| {
+                g.as_str() != "all"
+                    && g.as_str() != "ungrouped"
+                    && hosts
+                        .as_array()
+                        .is_some_and(|h| h.iter().any(|x| x.as_str() == Some(host)))
+            })
+            .map(|(g, _)| g.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn hostvars(&self) -> Vars {
+        let facts = self
+            .facts_snapshot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut out = Vars::new();
+        for (name, inv) in &self.inventory_vars {
+            let mut v = inv.clone();
+            if let Some(f) = facts.get(name) {
+                combine(&mut v, f);
+            }
+            v.insert("inventory_hostname".into(), json!(name));
+            out.insert(name.clone(), Value::Object(v));
+        }
+        out
+    }
+
+    /// Runs a module task on a host, with its loop, conditions and retries; emits the
+    /// per-item events; registers the result.
+    pub(crate) async fn run_task(
+        &self,
+        play: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        scope: &Common,
+    ) -> TaskOutcome {
+        let full = task.common.inherit(scope);
+        let vars = self.task_vars(play, hs, &full);
+        let Action::Module { name, args, .. } = &task.action else {
+            return TaskOutcome::failed("internal error: not a module task".into());
+        };
+        let no_log = match self.render_bool(full.no_log.as_ref(), &vars) {
+            Ok(b) => b,
+            Err(e) => return TaskOutcome::failed(e),
+        };
+        let ignore_errors = match self.render_bool(full.ignore_errors.as_ref(), &vars) {
+            Ok(b) => b,
+            Err(e) => return TaskOutcome::failed(e),
+        };
+        let delegated_to = match &full.delegate_to {
+            None => None,
+            Some(d) => match self.templar.render(d, &vars) {
+                Ok(Value::String(s)) if !s.is_empty() => Some(s),
+                Ok(Value::Null) => None,
+                Ok(other) => Some(other.to_string()),
+                Err(e) => return TaskOutcome::failed(format!("delegate_to: {e}")),
+            },
+        };
+        let mut outcome = match &task.loop_ {
+            None => match self.when(&full, &vars) {
+                Err(e) => TaskOutcome::failed(e),
+                Ok(Some(false_cond)) => skipped(false_cond),
+                Ok(None) => {
+                    match self
+                        .attempts(
+                            play,
+                            hs,
+                            task,
+                            name,
+                            args,
+                            &full,
+                            &vars,
+                            delegated_to.as_deref(),
+                        )
+                        .await
+                    {
+                        Attempt::Unreachable(msg) => unreachable(msg),
+                        Attempt::Done(r) => done(r),
+                    }
+                }
+            },
+            Some(spec) => {
+                self.run_loop(
+                    play,
+                    hs,
+                    task,
+                    name,
+                    args,
+                    &full,
+                    &vars,
+                    spec,
+                    delegated_to.as_deref(),
+                    no_log,
+                )
+                .await
+            }
+        };
+        outcome.delegated_to = delegated_to;
+        outcome.no_log = no_log;
+        if outcome.status == Status::Failed && ignore_errors {
+            outcome.ignored = true;
+        }
+        if let Some(reg) = &task.register
+            && outcome.status != Status::Unreachable
+        {
+            hs.facts
+                .insert(reg.clone(), Value::Object(outcome.result.clone()));
+        }
+        if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts").cloned()
+            && outcome.status != Status::Failed
+        {
+            let gathered = name == "gather_facts" || name == "setup";
+            for (k, v) in &facts {
+                if gathered {
+                    hs.facts.insert(format!("ansible_{k}"), v.clone());
+                } else {
+                    hs.facts.insert(k.clone(), v.clone());
+                }
+            }
+            if gathered {
+                let mut all = hs
+                    .facts
+                    .get("ansible_facts")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                combine(&mut all, &facts);
+                hs.facts.insert("ansible_facts".into(), Value::Object(all));
+            }
+            self.publish_facts(hs);
+        }
+        if task.register.is_some() {
+            self.publish_facts(hs);
+        }
+        outcome
+    }
+
+    /// Makes a host's facts visible through `hostvars` to the other hosts.
+    pub(crate) fn publish_facts(&self, hs: &HostState) {
+        if self.uses_host_lists {
+            let mut facts = self
+                .facts_snapshot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            facts.insert(hs.name.clone(), hs.facts.clone());
+        }
+    }
+
+    fn render_bool(&self, v: Option<&Value>, vars: &Vars) -> Result<bool, String> {
+        match v {
+            None => Ok(false),
+            Some(v) => self.templar.condition(v, vars).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// `None` when every `when` holds, else the condition that was false.
+    fn when(&self, scope: &Common, vars: &Vars) -> Result<Option<Value>, String> {
+        for cond in &scope.when {
+            match self.templar.condition(cond, vars) {
+                Ok(true) => {}
+                Ok(false) => return Ok(Some(cond.clone())),
+                Err(e) => {
+                    return Err(format!(
+                        "The conditional check '{}' failed. The error was: {e}",
+                        value_text(cond)
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_loop(
+        &self,
+        play: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        name: &str,
+        args: &Vars,
+        full: &Common,
+        vars: &Vars,
+        spec: &Loop,
+        delegated_to: Option<&str>,
+        no_log: bool,
+    ) -> TaskOutcome {
+        let items = match self.loop_items(spec, vars, play) {
+            Ok(i) => i,
+            Err(e) => return TaskOutcome::failed(e),
+        };
+        if items.is_empty() {
+            let mut r = modules::ok(false);
+            r.insert("skipped".into(), json!(true));
+            r.insert("skipped_reason".into(), json!("No items in the list"));
+            r.insert("results".into(), json!([]));
+            return TaskOutcome {
+                status: Status::Skipped,
+                result: r,
+                ignored: false,
+                delegated_to: None,
+                no_log,
+            };
+        }
+        let mut results = Vec::with_capacity(items.len());
+        let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let total = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut iv = vars.clone();
+            iv.insert(spec.loop_var.clone(), item.clone());
+            iv.insert("ansible_loop_var".into(), json!(spec.loop_var));
+            if let Some(ix) = &spec.index_var {
+                iv.insert(ix.clone(), json!(index));
+                iv.insert("ansible_index_var".into(), json!(ix));
+            }
+            if spec.extended {
+                iv.insert(
+                    "ansible_loop".into(),
+                    json!({"index": index + 1, "index0": index, "first": index == 0,
+                           "last": index + 1 == total, "length": total,
+                           "revindex": total - index, "revindex0": total - index - 1}),
+                );
+            }
+            let (status, mut r) = match self.when(full, &iv) {
+                Err(e) => (Status::Failed, modules::failed(e)),
+                Ok(Some(cond)) => {
+                    let s = skipped(cond);
+                    (Status::Skipped, s.result)
+                }
+                Ok(None) => {
+                    match self
+                        .attempts(play, hs, task, name, args, full, &iv, delegated_to)
+                        .await
+                    {
+                        Attempt::Unreachable(msg) => return unreachable(msg),
+                        Attempt::Done(r) => {
+                            let s = done(r);
+                            (s.status, s.result)
+                        }
+                    }
+                }
+            };
+            r.insert(spec.loop_var.clone(), item.clone());
+            r.insert("ansible_loop_var".into(), json!(spec.loop_var));
+            if let Some(ix) = &spec.index_var {
+                r.insert(ix.clone(), json!(index));
+                r.insert("ansible_index_var".into(), json!(ix));
+            }
+            any_changed |= status == Status::Changed;
+            any_failed |= status == Status::Failed;
+            all_skipped &= status == Status::Skipped;
+            let label = match &spec.label {
+                Some(l) => self
+                    .templar
+                    .render(l, &iv)
+                    .map(|v| value_text(&v))
+                    .unwrap_or_else(|_| value_text(l)),
+                None => value_text(&item),
+            };
+            let _ = self.events.send(Event::Item(HostResult {
+                host: hs.name.clone(),
+                delegated_to: delegated_to.map(str::to_string),
+                status,
+                result: r.clone(),
+                item: Some(label),
+                ignored: false,
+                action: name.to_string(),
+                no_log,
+                rescued: false,
+            }));
+            results.push(Value::Object(r));
+            if let Some(p) = &spec.pause
+                && let Ok(secs) = self.templar.render(p, &iv)
+                && let Some(s) = secs
+                    .as_f64()
+                    .or_else(|| secs.as_str().and_then(|s| s.parse().ok()))
+            {
+                tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await;
+            }
+        }
+        let mut r = modules::ok(any_changed);
+        let status = if any_failed {
+            r.insert("failed".into(), json!(true));
+            r.insert("msg".into(), json!("One or more items failed"));
+            Status::Failed
+        } else if all_skipped {
+            r.insert("skipped".into(), json!(true));
+            Status::Skipped
+        } else if any_changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        r.insert("results".into(), Value::Array(results));
+        if !any_failed {
+            r.insert("msg".into(), json!("All items completed"));
+        }
+        TaskOutcome {
+            status,
+            result: r,
+            ignored: false,
+            delegated_to: None,
+            no_log,
+        }
+    }
+
+    fn loop_items(&self, spec: &Loop, vars: &Vars, play: &PlayCtx) -> Result<Vec<Value>, String> {
+        if spec.kind == LoopKind::Fileglob {
+            let pattern = self
+                .templar
+                .render(&spec.items, vars)
+                .map_err(|e| e.to_string())?;
+            let pattern = value_text(&pattern);
+            let full = if pattern.starts_with('/') {
+                pattern
+            } else {
+                format!("{}/files/{}", play.dir_str, pattern)
+            };
+            return Ok(glob_files(&full).into_iter().map(Value::String).collect());
+        }
+        let items = self
+            .templar
+            .render(&spec.items, vars)
+            .map_err(|e| format!("cannot template the loop: {e}"))?;
+        let list = |v: Value| -> Result<Vec<Value>, String> {
+            match v {
+                Value::Array(a) => Ok(a),
+                Value::Null => Ok(vec![]),
+                Value::String(s) if spec.kind == LoopKind::Items => Ok(vec![Value::String(s)]),
+                other => Err(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {other}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup."
+                )),
+            }
+        };
+        Ok(match spec.kind {
+            LoopKind::Loop => list(items)?,
+            LoopKind::Items => list(items)?
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(a) => a,
+                    other => vec![other],
+                })
+                .collect(),
+            LoopKind::Dict => match items {
+                Value::Object(m) => m
+                    .into_iter()
+                    .map(|(k, v)| json!({"key": k, "value": v}))
+                    .collect(),
+                other => return Err(format!("with_dict expects a dict, got {other}")),
+            },
+            LoopKind::Indexed => list(items)?
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| json!([i, v]))
+                .collect(),
+            LoopKind::Together => {
+                let lists: Vec<Vec<Value>> = list(items)?
+                    .into_iter()
+                    .map(|l| match l {
+                        Value::Array(a) => a,
+                        other => vec![other],
+                    })
+                    .collect();
+                let n = lists.iter().map(Vec::len).max().unwrap_or(0);
+                (0..n)
+                    .map(|i| {
+                        Value::Array(
+                            lists
+                                .iter()
+                                .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
+                                .collect(),
+                        )
+                    })
+                    .collect()
+            }
+            LoopKind::Nested => {
+                let mut acc: Vec<Vec<Value>> = vec![vec![]];
+                for l in list(items)? {
+                    let l = match l {
+                        Value::Array(a) => a,
+                        other => vec![other],
+                    };
+                    acc = acc
+                        .into_iter()
+                        .flat_map(|prefix| {
+                            l.iter().map(move |x| {
+                                let mut p = prefix.clone();
+                                p.push(x.clone());
+                                p
+                            })
+                        })
+                        .collect();
+                }
+                acc.into_iter().map(Value::Array).collect()
+            }
+            LoopKind::Fileglob => vec![],
+        })
+    }
+
+    /// Runs the module once, or until `until` holds; applies changed_when/failed_when.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempts(
+        &self,
+        play: &PlayCtx,
+        hs: &HostState,
+        task: &Task,
+        name: &str,
+        args: &Vars,
+        full: &Common,
+        vars: &Vars,
+        delegated_to: Option<&str>,
+    ) -> Attempt {
+        let retries = match &task.retries {
+            Some(r) => match self.templar.render(r, vars) {
+                Ok(v) => v
+                    .as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .unwrap_or(3),
+                Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
+            },
+            None => 3,
+        };
+        let delay = match &task.delay {
+            Some(d) => match self.templar.render(d, vars) {
+                Ok(v) => v
+                    .as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                    .unwrap_or(5.0),
+                Err(e) => return Attempt::Done(modules::failed(format!("delay: {e}"))),
+            },
+            None => 5.0,
+        };
+        let max = if task.until.is_some() {
+            retries.max(0) + 1
+        } else {
+            1
+        };
+        let mut attempt = 1;
+        loop {
+            let mut r = match self
+                .execute(play, hs, task, name, args, full, vars, delegated_to)
+                .await
+            {
+                Attempt::Done(r) => r,
+                u @ Attempt::Unreachable(_) => return u,
+            };
+            if let Err(e) = self.post_conditions(task, vars, &mut r) {
+                return Attempt::Done(modules::failed(e));
+            }
+            let Some(until) = &task.until else {
+                return Attempt::Done(r);
+            };
+            let mut uv = vars.clone();
+            if let Some(reg) = &task.register {
+                uv.insert(reg.clone(), Value::Object(r.clone()));
+            }
+            combine(&mut uv, &r);
+            let ok = self.templar.condition(until, &uv).unwrap_or(false);
+            r.insert("attempts".into(), json!(attempt));
+            if ok {
+                r.insert("failed".into(), json!(false));
+                return Attempt::Done(r);
+            }
+            if attempt >= max {
+                r.insert("failed".into(), json!(true));
+                return Attempt::Done(r);
+            }
+            let _ = self.events.send(Event::Warning(format!(
+                "FAILED - RETRYING: [{}]: {} ({} retries left).",
+                hs.name,
+                task.display_name(),
+                max - attempt
+            )));
+            attempt += 1;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))) => {}
+                _ = self.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
+            }
+        }
+    }
+
+    fn post_conditions(&self, task: &Task, vars: &Vars, r: &mut Vars) -> Result<(), String> {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return Ok(());
+        }
+        let mut cv = vars.clone();
+        if let Some(reg) = &task.register {
+            cv.insert(reg.clone(), Value::Object(r.clone()));
+        }
+        combine(&mut cv, r);
+        if let Some(c) = &task.changed_when {
+            let changed = self.templar.condition(c, &cv).map_err(|e| {
+                format!(
+                    "The conditional check '{}' failed. The error was: {e}",
+                    value_text(c)
+                )
+            })?;
+            r.insert("changed".into(), json!(changed));
+            if let Some(reg) = &task.register {
+                cv.insert(reg.clone(), Value::Object(r.clone()));
+            }
+        }
+        if let Some(c) = &task.failed_when {
+            let failed = self.templar.condition(c, &cv).map_err(|e| {
+                format!(
+                    "The conditional check '{}' failed. The error was: {e}",
+                    value_text(c)
+                )
+            })?;
+            r.insert("failed_when_result".into(), json!(failed));
+            r.insert("failed".into(), json!(failed));
+        }
+        Ok(())
+    }
+
+    /// One module call: arguments templated, then the controller action or the module on
+    /// the host (or its delegate).
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &self,
+        play: &PlayCtx,
+        hs: &HostState,
+        task: &Task,
+        name: &str,
+        raw_args: &Vars,
+        full: &Common,
+        vars: &Vars,
+        delegated_to: Option<&str>,
+    ) -> Attempt {
+        let fail = |m: String| Attempt::Done(modules::failed(m));
+        // `that` (assert) and `var` (debug) are expressions, evaluated by the action.
+        let mut to_render = raw_args.clone();
+        for k in ["that", "var"] {
+            if matches!(name, "assert" | "debug") {
+                to_render.shift_remove(k);
+            }
+        }
+        let rendered = match self.templar.render(&Value::Object(to_render), vars) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return fail("internal error: arguments did not render to a mapping".into()),
+            Err(e) => return fail(format!("{e}")),
+        };
+        let rendered: Vars = rendered
+            .into_iter()
+            .filter(|(_, v)| v.as_str() != Some(crate::template::OMIT))
+            .collect();
+        let args = Args::new(name, rendered);
+        if let Some(r) = actions::run(name, &args, raw_args, &self.templar, vars) {
+            return Attempt::Done(r);
+        }
+        if name == "pause" {
+            let secs = args.float("seconds").ok().flatten().unwrap_or(0.0)
+                + 60.0 * args.float("minutes").ok().flatten().unwrap_or(0.0);
+            let started = std::time::Instant::now();
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))) => {}
+                _ = self.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
+            }
+            let mut r = modules::ok(false);
+            r.insert("delta".into(), json!(started.elapsed().as_secs()));
+            r.insert("stdout".into(), json!(format!("Paused for {secs} seconds")));
+            return Attempt::Done(r);
+        }
+        // On a host: which one, as whom, with what environment.
+        let target = delegated_to.unwrap_or(&hs.name);
+        let local_names = ["localhost", "127.0.0.1", "::1"];
+        let transport = if delegated_to.is_some()
+            && local_names.contains(&target)
+            && !self.inventory_vars.contains_key(target)
+        {
+            Transport::Local
+        } else if delegated_to.is_some() {
+            match self.pool.get(target, None, &self.cancel).await {
+                Ok(t) => t,
+                Err(e) => return Attempt::Unreachable(e),
+            }
+        } else {
+            match self
+                .pool
+                .get(
+                    target,
+                    Some(&hs.inv_vars_with_extra(&self.spec.extra_vars)),
+                    &self.cancel,
+                )
+                .await
+            {
+                Ok(t) => t,
+                Err(e) => return Attempt::Unreachable(e),
+            }
+        };
+        let become_ = match self.become_for(full, vars) {
+            Ok(b) => b,
+            Err(e) => return fail(e),
+        };
+        let environment = match self.environment(full, vars) {
+            Ok(e) => e,
+            Err(e) => return fail(e),
+        };
+        let timeout = match &full.timeout {
+            None => None,
+            Some(t) => match self.templar.render(t, vars) {
+                Ok(v) => v
+                    .as_f64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .filter(|s| *s > 0.0)
+                    .map(Duration::from_secs_f64),
+                Err(e) => return fail(format!("timeout: {e}")),
+            },
+        };
+        let check = self.spec.check
+            || match &full.check_mode {
+                Some(c) => self.templar.condition(c, vars).unwrap_or(false),
+                None => false,
+            };
+        let mut search_dirs: Vec<PathBuf> = Vec::new();
+        if let Some(dir) = std::path::Path::new(&task.origin.source).parent() {
+            search_dirs.push(dir.to_path_buf());
+        }
+        search_dirs.push(play.dir.clone());
+        let ctx = Ctx {
+            host: &hs.name,
+            transport: &transport,
+            become_: become_.as_ref(),
+            cancel: &self.cancel,
+            check,
+            diff: self.spec.diff,
+            timeout,
+            environment: &environment,
+            search_dirs: &search_dirs,
+            templar: &self.templar,
+            vars,
+        };
+        if name == "gather_facts" || name == "setup" {
+            return match ctx.sh(actions::FACTS_SCRIPT, None).await {
+                Ok(out) => {
+                    let facts = actions::parse_facts(&String::from_utf8_lossy(&out.stdout));
+                    let mut r = modules::ok(false);
+                    r.insert("ansible_facts".into(), Value::Object(facts));
+                    Attempt::Done(r)
+                }
+                Err(e) => Attempt::Unreachable(e.to_string()),
+            };
+        }
+        match modules::run(name, &args, &ctx).await {
+            Some(Ok(r)) => Attempt::Done(r),
+            Some(Err(e)) => match e.kind {
+                crate::ssh::SshErrorKind::Timeout {
+                    phase: crate::ssh::Phase::Command,
+                    ..
+                } => fail(format!(
+                    "The {name} action failed to execute in the expected time frame ({}) and was terminated",
+                    timeout.map(|t| t.as_secs()).unwrap_or_default()
+                )),
+                _ => Attempt::Unreachable(e.to_string()),
+            },
+            None => fail(format!(
+                "the module {name} is not available in this build of horde"
+            )),
+        }
+    }
+
+    fn become_for(&self, full: &Common, vars: &Vars) -> Result<Option<Become>, String> {
+        let on = match &full.become_ {
+            Some(b) => self.templar.condition(b, vars).map_err(|e| e.to_string())?,
+            None => self.spec.become_.is_some() || is_true(vars.get("ansible_become")),
+        };
+        if !on {
+            return Ok(None);
+        }
+        let text = |v: &Option<Value>, var: &str| -> Result<Option<String>, String> {
+            match v {
+                Some(v) => self
+                    .templar
+                    .render(v, vars)
+                    .map(|v| Some(value_text(&v)))
+                    .map_err(|e| e.to_string()),
+                None => Ok(vars.get(var).and_then(Value::as_str).map(str::to_string)),
+            }
+        };
+        let cli = self.spec.become_.as_ref();
+        let user = text(&full.become_user, "ansible_become_user")?
+            .or(cli.map(|b| b.user.clone()))
+            .unwrap_or_else(|| "root".into());
+        let method = match text(&full.become_method, "ansible_become_method")?.as_deref() {
+            Some("su") => BecomeMethod::Su,
+            Some("sudo") | None => cli.map(|b| b.method).unwrap_or(BecomeMethod::Sudo),
+            Some(other) => {
+                return Err(format!(
+                    "become_method {other:?}: horde supports sudo and su"
+                ));
+            }
+        };
+        let password = cli.and_then(|b| b.password.clone()).or_else(|| {
+            ["ansible_become_password", "ansible_become_pass"]
+                .iter()
+                .find_map(|k| vars.get(*k).and_then(Value::as_str).map(str::to_string))
+        });
+        Ok(Some(Become {
+            method,
+            user,
+            password,
+        }))
+    }
+
+    fn environment(&self, full: &Common, vars: &Vars) -> Result<Vec<(String, String)>, String> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        for e in &full.environment {
+            let rendered = self
+                .templar
+                .render(e, vars)
+                .map_err(|e| format!("environment: {e}"))?;
+            let Value::Object(m) = rendered else {
+                return Err(format!("environment must be a mapping, got {rendered}"));
+            };
+            for (k, v) in m {
+                if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty() {
+                    return Err(format!("environment: {k:?} is not a valid variable name"));
+                }
+                env.retain(|(n, _)| n != &k);
+                env.push((k, value_text(&v)));
+            }
+        }
+        Ok(env)
+    }
+}
+
+impl HostState {
+    fn inv_vars_with_extra(&self, extra: &Vars) -> Vars {
+        let mut v = self.inv_vars.clone();
+        combine(&mut v, extra);
+        v
+    }
+}
+
+/// Text for display: strings as they are, other values as JSON.
+pub(crate) fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
+fn skipped(cond: Value) -> TaskOutcome {
+    let mut r = modules::ok(false);
+    r.insert("false_condition".into(), cond);
+    r.insert("skip_reason".into(), json!("Conditional result was False"));
+    r.insert("skipped".into(), json!(true));
+    TaskOutcome {
+        status: Status::Skipped,
+        result: r,
+        ignored: false,
+        delegated_to: None,
+        no_log: false,
+    }
+}
+
+fn unreachable(msg: String) -> TaskOutcome {
+    let mut r = modules::ok(false);
+    r.insert("msg".into(), json!(msg));
+    r.insert("unreachable".into(), json!(true));
+    TaskOutcome {
+        status: Status::Unreachable,
+        result: r,
+        ignored: false,
+        delegated_to: None,
+        no_log: false,
+    }
+}
+
+fn done(mut r: Vars) -> TaskOutcome {
+    if !r.contains_key("changed") {
+        r.insert("changed".into(), json!(false));
+    }
+    let status = if result_failed(&r) {
+        Status::Failed
+    } else if result_changed(&r) {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    TaskOutcome {
+        status,
+        result: r,
+        ignored: false,
+        delegated_to: None,
+        no_log: false,
+    }
+}
+
+/// Files matching a glob with `*` and `?` in the last path component.
+fn glob_files(pattern: &str) -> Vec<String> {
+    let path = std::path::Path::new(pattern);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return vec![];
+    };
+    let re = format!(
+        "^{}$",
+        regex::escape(name).replace(r"\*", ".*").replace(r"\?", ".")
+    );
+    let Ok(re) = regex::Regex::new(&re) else {
+        return vec![];
+    };
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .filter(|e| e.file_name().to_str().is_some_and(|n| re.is_match(n)))
+        .map(|e| e.path().display().to_string())
+        .collect();
+    out.sort();
+    out
+}

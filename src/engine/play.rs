@@ -1,0 +1,836 @@
+//! The dispatcher: plays, serial batches, the linear and free strategies, handlers,
+//! any_errors_fatal and max_fail_percentage, and the recap. It owns the hosts' states and
+//! the run's tallies; host work runs concurrently (bounded by forks) under it.
+
+use super::cursor::{Cursor, Failure, Next, Phase};
+use super::event::{Event, HostResult, HostStats, Status};
+use super::host::{HostState, TaskOutcome, value_text};
+use super::pool::Pool;
+use super::{PlayCtx, RunCtx, RunSpec, RunSummary};
+use crate::adhoc::host_vars;
+use crate::inventory;
+use crate::playbook::{Action, Common, Play, Strategy, Task, load_task_file};
+use crate::template::Templar;
+use crate::vars::{Vars, combine};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use indexmap::IndexMap;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// Runs the playbooks, sending events as things happen; ends with [`Event::Recap`].
+pub async fn run(
+    spec: RunSpec,
+    cancel: CancellationToken,
+    events: mpsc::UnboundedSender<Event>,
+) -> RunSummary {
+    let inv = spec.inventory.clone();
+    let mut inventory_vars = IndexMap::new();
+    for h in inv.hosts() {
+        inventory_vars.insert(h.name.clone(), host_vars(&inv, &h.name, &Vars::new()));
+    }
+    let mut groups = serde_json::Map::new();
+    for g in inv.groups() {
+        let id = inv.group_id(&g.name);
+        let hosts: Vec<Value> = id
+            .map(|id| inv.group_hosts(id))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| json!(inv.host(h).name))
+            .collect();
+        groups.insert(g.name.clone(), Value::Array(hosts));
+    }
+    let uses_host_lists = spec.playbooks.iter().any(|p| p.uses_host_lists);
+    let extra = Arc::new(spec.extra_vars.clone());
+    let ctx = RunCtx {
+        pool: Pool::new(inv.clone(), extra, spec.ssh.clone()),
+        forks: Arc::new(Semaphore::new(spec.forks.max(1))),
+        started: (spec.start_at_task.is_none()).into(),
+        spec,
+        templar: Templar::new(),
+        events,
+        cancel,
+        stats: Mutex::new(IndexMap::new()),
+        inventory_vars,
+        groups: Value::Object(groups),
+        uses_host_lists,
+        facts_snapshot: Mutex::new(HashMap::new()),
+    };
+    let mut hosts: HashMap<String, HostState> = HashMap::new();
+    'plays: for pb in &ctx.spec.playbooks {
+        for play in &pb.plays {
+            if ctx.cancel.is_cancelled() {
+                break 'plays;
+            }
+            match ctx.run_play(play, &mut hosts).await {
+                PlayEnd::Continue => {}
+                PlayEnd::StopPlaybook => break 'plays,
+            }
+        }
+    }
+    ctx.pool.close().await;
+    let stats = ctx.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let _ = ctx.events.send(Event::Recap(stats.clone()));
+    RunSummary {
+        stats,
+        interrupted: ctx.cancel.is_cancelled(),
+    }
+}
+
+enum PlayEnd {
+    Continue,
+    StopPlaybook,
+}
+
+/// What one host's step did, for the dispatcher's fleet-wide rules.
+#[derive(Default, Clone, Copy)]
+struct StepEnd {
+    /// The host failed for good (not rescued, not ignored).
+    failed: bool,
+}
+
+fn meta_flush() -> Task {
+    let mut args = Vars::new();
+    args.insert("_raw_params".into(), json!("flush_handlers"));
+    Task {
+        origin: crate::inventory::Origin::file(std::path::Path::new("<implicit>")),
+        name: None,
+        common: Common::default(),
+        action: Action::Module {
+            name: "meta".into(),
+            written: "meta".into(),
+            args,
+        },
+        register: None,
+        loop_: None,
+        notify: vec![],
+        listen: vec![],
+        changed_when: None,
+        failed_when: None,
+        until: None,
+        retries: None,
+        delay: None,
+    }
+}
+
+fn gather_task(play: &Play) -> Task {
+    Task {
+        name: Some("Gathering Facts".into()),
+        common: Common {
+            tags: vec!["always".into()],
+            ..Common::default()
+        },
+        action: Action::Module {
+            name: "gather_facts".into(),
+            written: "gather_facts".into(),
+            args: Vars::new(),
+        },
+        origin: play.origin.clone(),
+        ..meta_flush()
+    }
+}
+
+/// Batch sizes from `serial:` (numbers, percentages; the last one repeats).
+fn batches(serial: &[Value], hosts: &[String]) -> Vec<Vec<String>> {
+    if serial.is_empty() {
+        return vec![hosts.to_vec()];
+    }
+    let total = hosts.len();
+    let size = |v: &Value| -> usize {
+        let n = match v {
+            Value::Number(n) => n.as_f64().unwrap_or(0.0) as usize,
+            Value::String(s) if s.trim().ends_with('%') => {
+                let pct: f64 = s
+                    .trim()
+                    .trim_end_matches('%')
+                    .trim()
+                    .parse()
+                    .unwrap_or(100.0);
+                ((total as f64) * pct / 100.0) as usize
+            }
+            Value::String(s) => s.trim().parse().unwrap_or(total),
+            _ => total,
+        };
+        if n == 0 { total.max(1) } else { n.max(1) }
+    };
+    let mut out = Vec::new();
+    let mut rest = hosts;
+    let mut i = 0;
+    while !rest.is_empty() {
+        let n = size(&serial[i.min(serial.len() - 1)]).min(rest.len());
+        out.push(rest[..n].to_vec());
+        rest = &rest[n..];
+        i += 1;
+    }
+    out
+}
+
+fn phase_rank(p: Phase) -> u8 {
+    match p {
+        Phase::Root | Phase::Block => 0,
+        Phase::Rescue => 1,
+        Phase::Always => 2,
+    }
+}
+
+impl RunCtx {
+    fn stats_mut<R>(&self, host: &str, f: impl FnOnce(&mut HostStats) -> R) -> R {
+        let mut stats = self.stats.lock().unwrap_or_else(|e| e.into_inner());
+        f(stats.entry(host.to_string()).or_default())
+    }
+
+    fn warn(&self, msg: String) {
+        let _ = self.events.send(Event::Warning(msg));
+    }
+
+    async fn run_play(&self, play: &Play, hosts: &mut HashMap<String, HostState>) -> PlayEnd {
+        let _ = self.events.send(Event::PlayStart {
+            name: play.name.clone(),
+        });
+        // The hosts pattern may use extra vars.
+        let pattern = match self
+            .templar
+            .render(&json!(play.hosts), &self.spec.extra_vars)
+        {
+            Ok(v) => value_text(&v),
+            Err(e) => {
+                self.warn(format!("{}: hosts: {e}", play.origin));
+                return PlayEnd::StopPlaybook;
+            }
+        };
+        let selection =
+            match inventory::select(&self.spec.inventory, &pattern, self.spec.limit.as_deref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.warn(e.to_string());
+                    return PlayEnd::StopPlaybook;
+                }
+            };
+        let all: Vec<String> = selection
+            .hosts
+            .into_iter()
+            .filter(|h| hosts.get(h).is_none_or(|s| !s.failed && !s.unreachable))
+            .collect();
+        if all.is_empty() {
+            let _ = self.events.send(Event::NoHostsMatched);
+            return PlayEnd::Continue;
+        }
+        // Play vars, then vars_files (rendered with the play's vars and extra vars).
+        let mut scope = play.common.clone();
+        for vf in &play.vars_files {
+            let mut base = scope.vars.clone();
+            combine(&mut base, &self.spec.extra_vars);
+            let name = match self.templar.render(vf, &base) {
+                Ok(v) => value_text(&v),
+                Err(e) => {
+                    self.warn(format!("{}: vars_files: {e}", play.origin));
+                    return PlayEnd::StopPlaybook;
+                }
+            };
+            let path = play.dir.join(&name);
+            match inventory::read_vars_file(&path) {
+                Ok(v) => combine(&mut scope.vars, &v),
+                Err(e) => {
+                    self.warn(format!("{}: vars_files: {e}", play.origin));
+                    return PlayEnd::StopPlaybook;
+                }
+            }
+        }
+        let scope = Arc::new(scope);
+        let gather = match &play.gather_facts {
+            None => true,
+            Some(v) => self
+                .templar
+                .condition(v, &self.spec.extra_vars)
+                .unwrap_or(true),
+        };
+        let mut list = Vec::new();
+        if gather {
+            list.push(gather_task(play));
+        }
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            list.extend(section.iter().cloned());
+            list.push(meta_flush());
+        }
+        let list = Arc::new(list);
+        let handlers = flatten_handlers(&play.handlers);
+        for batch in batches(&play.serial, &all) {
+            if self.cancel.is_cancelled() {
+                return PlayEnd::StopPlaybook;
+            }
+            let pctx = PlayCtx {
+                dir: play.dir.clone(),
+                dir_str: play.dir.display().to_string(),
+                all_hosts: all.clone(),
+                batch: batch.clone(),
+                live: Mutex::new(batch.clone()),
+            };
+            let mut states: Vec<HostState> =
+                batch
+                    .iter()
+                    .map(|h| {
+                        let prev = hosts.remove(h);
+                        HostState {
+                            name: h.clone(),
+                            inv_vars: self.inventory_vars.get(h).cloned().unwrap_or_else(|| {
+                                host_vars(&self.spec.inventory, h, &Vars::new())
+                            }),
+                            facts: prev.map(|p| p.facts).unwrap_or_default(),
+                            cursor: Cursor::new(list.clone(), scope.clone()),
+                            notified: vec![],
+                            failed: false,
+                            unreachable: false,
+                        }
+                    })
+                    .collect();
+            for s in &states {
+                self.stats_mut(&s.name, |_| ());
+                self.publish_facts(s);
+            }
+            let end = match play.strategy {
+                Strategy::Linear => self.linear(play, &pctx, &mut states, &handlers).await,
+                Strategy::Free => self.free(play, &pctx, &mut states, &handlers).await,
+            };
+            let all_failed = states.iter().all(|s| s.failed || s.unreachable);
+            for s in states {
+                hosts.insert(s.name.clone(), s);
+            }
+            if matches!(end, PlayEnd::StopPlaybook) {
+                return PlayEnd::StopPlaybook;
+            }
+            if all_failed {
+                let _ = self.events.send(Event::NoMoreHosts);
+                return PlayEnd::StopPlaybook;
+            }
+        }
+        PlayEnd::Continue
+    }
+
+    /// Whether `-t`/`--skip-tags`/`--start-at-task` let a task run.
+    fn selected(&self, next: &Next) -> bool {
+        let task = next.task();
+        let mut tags: Vec<&str> = next.scope.tags.iter().map(String::as_str).collect();
+        tags.extend(task.common.tags.iter().map(String::as_str));
+        if !self.started.load(Ordering::Relaxed) {
+            let Some(want) = &self.spec.start_at_task else {
+                return true;
+            };
+            if task.name.as_deref() == Some(want.as_str()) {
+                self.started.store(true, Ordering::Relaxed);
+            } else {
+                return false;
+            }
+        }
+        let always = tags.contains(&"always");
+        if self.spec.skip_tags.iter().any(|s| {
+            tags.contains(&s.as_str())
+                || (s == "tagged" && !tags.is_empty())
+                || (s == "untagged" && tags.is_empty())
+        }) {
+            return false;
+        }
+        if always {
+            return true;
+        }
+        let want = &self.spec.tags;
+        if want.is_empty() || want.iter().any(|t| t == "all") {
+            return !tags.contains(&"never");
+        }
+        want.iter().any(|t| {
+            tags.contains(&t.as_str())
+                || (t == "tagged" && !tags.is_empty())
+                || (t == "untagged" && tags.is_empty())
+        })
+    }
+
+    /// The next task of a host that the tag filters let through.
+    fn next_selected(&self, hs: &mut HostState) -> Option<Next> {
+        loop {
+            let n = hs.cursor.next()?;
+            if self.selected(&n) {
+                return Some(n);
+            }
+            hs.cursor.advance();
+        }
+    }
+
+    async fn linear(
+        &self,
+        play: &Play,
+        pctx: &PlayCtx,
+        states: &mut [HostState],
+        handlers: &[Task],
+    ) -> PlayEnd {
+        loop {
+            if self.cancel.is_cancelled() {
+                return PlayEnd::StopPlaybook;
+            }
+            let mut nexts: Vec<(usize, Next)> = Vec::new();
+            for (i, hs) in states.iter_mut().enumerate() {
+                if hs.failed || hs.unreachable {
+                    continue;
+                }
+                if let Some(n) = self.next_selected(hs) {
+                    nexts.push((i, n));
+                }
+            }
+            let Some(best) = nexts.iter().map(|(_, n)| phase_rank(n.phase)).min() else {
+                return PlayEnd::Continue;
+            };
+            let Some(key) = nexts
+                .iter()
+                .find(|(_, n)| phase_rank(n.phase) == best)
+                .map(|(_, n)| n.key())
+            else {
+                return PlayEnd::Continue;
+            };
+            let group: Vec<(usize, Next)> =
+                nexts.into_iter().filter(|(_, n)| n.key() == key).collect();
+            let next = group[0].1.clone();
+            let members: HashSet<usize> = group.iter().map(|(i, _)| *i).collect();
+            let task = next.task().clone();
+            match &task.action {
+                Action::Module { name, args, .. } if name == "meta" => {
+                    let what = args.get("_raw_params").map(value_text).unwrap_or_default();
+                    match what.as_str() {
+                        "flush_handlers" => {
+                            self.flush_handlers(play, pctx, states, &members, handlers)
+                                .await;
+                        }
+                        "end_play" => {
+                            for hs in states.iter_mut() {
+                                hs.cursor.stop();
+                            }
+                            return PlayEnd::Continue;
+                        }
+                        "end_host" => {
+                            for i in &members {
+                                states[*i].cursor.stop();
+                            }
+                            continue;
+                        }
+                        "noop" | "clear_facts" | "clear_host_errors" | "refresh_inventory"
+                        | "reset_connection" | "end_batch" | "end_role" => {}
+                        other => {
+                            self.warn(format!("{}: unknown meta action {other:?}", task.origin))
+                        }
+                    }
+                    for i in &members {
+                        states[*i].cursor.advance();
+                    }
+                }
+                Action::Include { .. } => {
+                    for (i, n) in &group {
+                        let pctx_ref = pctx;
+                        self.include(pctx_ref, &mut states[*i], n);
+                    }
+                }
+                _ => {
+                    let ends = self.run_group(play, pctx, states, &members, &next).await;
+                    let failed_now = ends.iter().filter(|e| e.failed).count();
+                    let full = task.common.inherit(&next.scope);
+                    let fatal = full
+                        .any_errors_fatal
+                        .as_ref()
+                        .and_then(crate::modules::to_bool)
+                        .unwrap_or(false);
+                    if failed_now > 0 && fatal {
+                        for hs in states.iter_mut() {
+                            hs.cursor.stop();
+                        }
+                        let _ = self.events.send(Event::NoMoreHosts);
+                        return PlayEnd::StopPlaybook;
+                    }
+                    if let Some(pct) = play.max_fail_percentage {
+                        let failed = states.iter().filter(|s| s.failed || s.unreachable).count();
+                        if (failed as f64) * 100.0 / (states.len() as f64) > pct {
+                            for hs in states.iter_mut() {
+                                hs.cursor.stop();
+                            }
+                            let _ = self.events.send(Event::NoMoreHosts);
+                            return PlayEnd::StopPlaybook;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn free(
+        &self,
+        play: &Play,
+        pctx: &PlayCtx,
+        states: &mut [HostState],
+        handlers: &[Task],
+    ) -> PlayEnd {
+        let mut work = FuturesUnordered::new();
+        for hs in states.iter_mut() {
+            work.push(async move {
+                loop {
+                    if self.cancel.is_cancelled() || hs.failed || hs.unreachable {
+                        return;
+                    }
+                    let Some(next) = self.next_selected(hs) else {
+                        return;
+                    };
+                    let task = next.task().clone();
+                    match &task.action {
+                        Action::Module { name, args, .. } if name == "meta" => {
+                            let what = args.get("_raw_params").map(value_text).unwrap_or_default();
+                            if what == "flush_handlers" {
+                                self.flush_one(play, pctx, hs, handlers).await;
+                            } else if what == "end_host" || what == "end_play" {
+                                hs.cursor.stop();
+                                return;
+                            }
+                            hs.cursor.advance();
+                        }
+                        Action::Include { .. } => self.include(pctx, hs, &next),
+                        _ => {
+                            let _ = self.events.send(Event::TaskStart {
+                                name: task.display_name(),
+                                handler: false,
+                            });
+                            let _permit = self.forks.clone().acquire_owned().await;
+                            self.step(pctx, hs, &next, false).await;
+                        }
+                    }
+                }
+            });
+        }
+        while work.next().await.is_some() {}
+        drop(work);
+        if self.cancel.is_cancelled() {
+            PlayEnd::StopPlaybook
+        } else {
+            PlayEnd::Continue
+        }
+    }
+
+    /// `include_tasks`: loads the file for the host and continues inside it.
+    fn include(&self, pctx: &PlayCtx, hs: &mut HostState, next: &Next) {
+        let task = next.task();
+        let Action::Include { file, base } = &task.action else {
+            return;
+        };
+        let full = task.common.inherit(&next.scope);
+        let vars = self.task_vars(pctx, hs, &full);
+        match self.when_holds(&full, &vars) {
+            Ok(true) => {}
+            Ok(false) => {
+                hs.cursor.advance();
+                return;
+            }
+            Err(e) => {
+                self.warn(format!("{}: {e}", task.origin));
+                hs.cursor.advance();
+                return;
+            }
+        }
+        let name = match self.templar.render(file, &vars) {
+            Ok(v) => value_text(&v),
+            Err(e) => {
+                self.warn(format!("{}: include_tasks: {e}", task.origin));
+                hs.cursor.advance();
+                return;
+            }
+        };
+        let path = base.join(&name);
+        match load_task_file(&path) {
+            Ok(tasks) => {
+                let mut scope = full.clone();
+                scope.when.clear();
+                hs.cursor.include(tasks, Arc::new(scope));
+            }
+            Err(e) => {
+                self.stats_mut(&hs.name, |s| s.failed += 1);
+                let _ = self.events.send(Event::Host(HostResult {
+                    host: hs.name.clone(),
+                    delegated_to: None,
+                    status: Status::Failed,
+                    result: crate::modules::failed(e.to_string()),
+                    item: None,
+                    ignored: false,
+                    action: "include_tasks".into(),
+                    no_log: false,
+                    rescued: false,
+                }));
+                if hs.cursor.fail() == Failure::Fatal {
+                    hs.failed = true;
+                }
+            }
+        }
+    }
+
+    fn when_holds(&self, scope: &Common, vars: &Vars) -> Result<bool, String> {
+        for c in &scope.when {
+            if !self.templar.condition(c, vars).map_err(|e| e.to_string())? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs one task on the hosts of a lockstep group, `forks` at a time.
+    async fn run_group(
+        &self,
+        _play: &Play,
+        pctx: &PlayCtx,
+        states: &mut [HostState],
+        members: &HashSet<usize>,
+        next: &Next,
+    ) -> Vec<StepEnd> {
+        let task = next.task();
+        let _ = self.events.send(Event::TaskStart {
+            name: task.display_name(),
+            handler: false,
+        });
+        let full = task.common.inherit(&next.scope);
+        let run_once = full.run_once.is_some() && {
+            let first = states.iter().enumerate().find(|(i, _)| members.contains(i));
+            match (first, &full.run_once) {
+                (Some((_, hs)), Some(v)) => {
+                    let vars = self.task_vars(pctx, hs, &full);
+                    self.templar.condition(v, &vars).unwrap_or(false)
+                }
+                _ => false,
+            }
+        };
+        if run_once {
+            let mut idx: Vec<usize> = members.iter().copied().collect();
+            idx.sort();
+            let first = idx[0];
+            let end = self.step(pctx, &mut states[first], next, false).await;
+            // The others share the result without running the task.
+            let registered = task
+                .register
+                .as_ref()
+                .and_then(|r| states[first].facts.get(r).cloned());
+            for &i in &idx[1..] {
+                if let (Some(reg), Some(v)) = (&task.register, &registered) {
+                    states[i].facts.insert(reg.clone(), v.clone());
+                }
+                states[i].cursor.advance();
+            }
+            return vec![end];
+        }
+        let mut work = FuturesUnordered::new();
+        for (i, hs) in states.iter_mut().enumerate() {
+            if !members.contains(&i) {
+                continue;
+            }
+            work.push(async move {
+                let _permit = self.forks.clone().acquire_owned().await;
+                self.step(pctx, hs, next, false).await
+            });
+        }
+        let mut ends = Vec::new();
+        while let Some(e) = work.next().await {
+            ends.push(e);
+        }
+        ends
+    }
+
+    /// Runs a task on one host and applies the outcome: tallies, events, notifications,
+    /// the host's cursor.
+    async fn step(
+        &self,
+        pctx: &PlayCtx,
+        hs: &mut HostState,
+        next: &Next,
+        handler: bool,
+    ) -> StepEnd {
+        let task = next.task();
+        let outcome = tokio::select! {
+            o = self.run_task(pctx, hs, task, &next.scope) => o,
+            _ = self.cancel.cancelled() => return StepEnd::default(),
+        };
+        self.apply(pctx, hs, task, outcome, handler)
+    }
+
+    fn apply(
+        &self,
+        pctx: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        outcome: TaskOutcome,
+        handler: bool,
+    ) -> StepEnd {
+        let action = match &task.action {
+            Action::Module { name, .. } => name.clone(),
+            _ => String::new(),
+        };
+        let mut end = StepEnd::default();
+        let mut rescued = false;
+        match outcome.status {
+            Status::Ok => self.stats_mut(&hs.name, |s| s.ok += 1),
+            Status::Changed => {
+                self.stats_mut(&hs.name, |s| {
+                    s.ok += 1;
+                    s.changed += 1
+                });
+                for n in &task.notify {
+                    if !hs.notified.contains(n) {
+                        hs.notified.push(n.clone());
+                    }
+                }
+            }
+            Status::Skipped => self.stats_mut(&hs.name, |s| s.skipped += 1),
+            Status::Failed if outcome.ignored => self.stats_mut(&hs.name, |s| {
+                s.ok += 1;
+                s.ignored += 1
+            }),
+            Status::Failed => {}
+            Status::Unreachable => self.stats_mut(&hs.name, |s| s.unreachable += 1),
+        }
+        match outcome.status {
+            Status::Failed if !outcome.ignored => {
+                if handler {
+                    hs.failed = true;
+                    self.stats_mut(&hs.name, |s| s.failed += 1);
+                    end.failed = true;
+                } else {
+                    match hs.cursor.fail() {
+                        Failure::Rescued => {
+                            rescued = true;
+                            self.stats_mut(&hs.name, |s| s.rescued += 1);
+                        }
+                        Failure::Deferred => {
+                            self.stats_mut(&hs.name, |s| s.failed += 1);
+                            end.failed = true;
+                        }
+                        Failure::Fatal => {
+                            self.stats_mut(&hs.name, |s| s.failed += 1);
+                            hs.failed = true;
+                            end.failed = true;
+                        }
+                    }
+                }
+            }
+            Status::Unreachable => {
+                hs.unreachable = true;
+                hs.cursor.stop();
+                end.failed = true;
+            }
+            _ => {
+                if !handler {
+                    hs.cursor.advance();
+                }
+            }
+        }
+        if hs.failed || hs.unreachable {
+            let mut live = pctx.live.lock().unwrap_or_else(|e| e.into_inner());
+            live.retain(|h| h != &hs.name);
+        }
+        let _ = self.events.send(Event::Host(HostResult {
+            host: hs.name.clone(),
+            delegated_to: outcome.delegated_to,
+            status: outcome.status,
+            result: outcome.result,
+            item: None,
+            ignored: outcome.ignored,
+            action,
+            no_log: outcome.no_log,
+            rescued,
+        }));
+        end
+    }
+
+    /// Runs the notified handlers of the group's hosts, in the order they are defined.
+    async fn flush_handlers(
+        &self,
+        play: &Play,
+        pctx: &PlayCtx,
+        states: &mut [HostState],
+        members: &HashSet<usize>,
+        handlers: &[Task],
+    ) {
+        let force = self.spec.force_handlers || play.force_handlers;
+        for handler in handlers {
+            let names: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
+            let chosen: HashSet<usize> = states
+                .iter()
+                .enumerate()
+                .filter(|(i, hs)| {
+                    members.contains(i)
+                        && (force || (!hs.failed && !hs.unreachable))
+                        && hs.notified.iter().any(|n| names.contains(&n))
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if chosen.is_empty() {
+                continue;
+            }
+            let _ = self.events.send(Event::TaskStart {
+                name: handler.display_name(),
+                handler: true,
+            });
+            let list = Arc::new(vec![handler.clone()]);
+            let next = Next {
+                list,
+                index: 0,
+                scope: Arc::new(play.common.clone()),
+                phase: Phase::Root,
+            };
+            let mut work = FuturesUnordered::new();
+            for (i, hs) in states.iter_mut().enumerate() {
+                if !chosen.contains(&i) {
+                    continue;
+                }
+                hs.notified.retain(|n| !names.contains(&n));
+                let next = &next;
+                work.push(async move {
+                    let _permit = self.forks.clone().acquire_owned().await;
+                    self.step(pctx, hs, next, true).await
+                });
+            }
+            while work.next().await.is_some() {}
+        }
+    }
+
+    async fn flush_one(&self, play: &Play, pctx: &PlayCtx, hs: &mut HostState, handlers: &[Task]) {
+        let members: HashSet<usize> = [0].into_iter().collect();
+        self.flush_handlers(play, pctx, std::slice::from_mut(hs), &members, handlers)
+            .await;
+    }
+}
+
+/// Handlers as a flat list (blocks and imports of handlers expanded).
+fn flatten_handlers(tasks: &[Task]) -> Vec<Task> {
+    let mut out = Vec::new();
+    for t in tasks {
+        match &t.action {
+            Action::Block { block, .. } => {
+                for mut inner in flatten_handlers(block) {
+                    inner.common = inner.common.inherit(&t.common);
+                    out.push(inner);
+                }
+            }
+            _ => out.push(t.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches() {
+        let hosts: Vec<String> = (1..=10).map(|i| format!("h{i}")).collect();
+        let sizes = |serial: Value| -> Vec<usize> {
+            let s = match serial {
+                Value::Array(a) => a,
+                v => vec![v],
+            };
+            batches(&s, &hosts).iter().map(Vec::len).collect()
+        };
+        assert_eq!(sizes(json!(3)), [3, 3, 3, 1]);
+        assert_eq!(sizes(json!("30%")), [3, 3, 3, 1]);
+        assert_eq!(sizes(json!([1, 2, "50%"])), [1, 2, 5, 2]);
+    }
+}
