@@ -330,7 +330,7 @@ impl Console {
                     self.out(&format!("{word}: [{label}] => (item={item})"));
                 }
             }
-            Status::Skipped => self.out(&format!("skipping: [{label}] => (item={item})")),
+            Status::Skipped => self.out(&format!("skipping: [{label}] => (item={item}) ")),
             Status::Failed => self.out(&format!(
                 "failed: [{label}] (item={item}) => {}",
                 python_json_line(&shown(r))

@@ -697,6 +697,15 @@ impl RunCtx {
                         Failure::Rescued => {
                             rescued = true;
                             self.stats_mut(&hs.name, |s| s.rescued += 1);
+                            // What rescue tasks read about the failure.
+                            hs.facts.insert(
+                                "ansible_failed_task".into(),
+                                json!({"name": task.display_name(), "action": action}),
+                            );
+                            hs.facts.insert(
+                                "ansible_failed_result".into(),
+                                Value::Object(outcome.result.clone()),
+                            );
                         }
                         Failure::Deferred => {
                             self.stats_mut(&hs.name, |s| s.failed += 1);
