@@ -673,7 +673,13 @@ impl RunCtx {
         let rendered = match self.templar.render(&Value::Object(to_render), vars) {
             Ok(Value::Object(m)) => m,
             Ok(_) => return fail("internal error: arguments did not render to a mapping".into()),
-            Err(e) => return fail(format!("{e}")),
+            Err(e) => {
+                return fail(format!(
+                    "task \"{}\" ({}): {e}",
+                    task.display_name(),
+                    task.origin
+                ));
+            }
         };
         let rendered: Vars = rendered
             .into_iter()

@@ -1,6 +1,7 @@
 //! Integration tests: one binary. `support` runs the built `horde`; each other module is a
 //! subsystem seen from the command line.
 
+mod apply;
 mod apply_parity;
 mod examples;
 mod fleet;

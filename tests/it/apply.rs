@@ -1,0 +1,195 @@
+//! `horde apply` from the command line: load errors with positions, listings, the local
+//! connection, the demo playbook on the embedded lab (twice: the second run changes
+//! nothing). Parity with ansible-playbook on the sshd fleet is in `apply_parity.rs`.
+
+use crate::support::{horde, root};
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a playbook");
+    p
+}
+
+#[test]
+fn a_misspelt_module_is_refused_with_its_position_and_the_near_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  tasks:\n    - name: list\n      comand: ls\n",
+    );
+    let run = horde(["apply", "-i", "localhost,"])
+        .arg(&pb)
+        .run()
+        .expect_code(4);
+    let want = format!("{}:4:7", pb.display());
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean \"command\""),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "nothing ran: {}", run.stdout);
+}
+
+#[test]
+fn a_wrong_argument_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        &format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: touch {}\n    - copy: {{dest: /tmp/x, contnet: a}}\n",
+            marker.display()
+        ),
+    );
+    let run = horde(["apply"]).arg(&pb).run().expect_code(4);
+    assert!(run.stderr.contains(":5:"), "{}", run.stderr);
+    assert!(run.stderr.contains("\"contnet\""), "{}", run.stderr);
+    assert!(!marker.exists(), "the first task must not have run");
+}
+
+#[test]
+fn an_undefined_variable_names_the_variable_and_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: use it\n      debug:\n        msg: \"{{ nosuchvar }}\"\n",
+    );
+    let run = horde(["apply"]).arg(&pb).run().expect_code(2);
+    assert!(run.stdout.contains("nosuchvar"), "{}", run.stdout);
+    assert!(run.stdout.contains("use it"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("localhost                  : ok=0    changed=0    unreachable=0    failed=1"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn local_tasks_change_files_and_the_recap_counts_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("out.txt");
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        &format!(
+            r#"- hosts: localhost
+  gather_facts: false
+  vars:
+    dest: {}
+  tasks:
+    - name: write
+      copy:
+        content: "v={{{{ value }}}}\n"
+        dest: "{{{{ dest }}}}"
+        mode: "0600"
+      notify: done
+    - name: read back
+      command: cat {{{{ dest }}}}
+      register: out
+      changed_when: false
+    - assert:
+        that: out.stdout == 'v=42'
+  handlers:
+    - name: done
+      command: "true"
+"#,
+            target.display()
+        ),
+    );
+    let run = horde(["apply", "-e", "value=42"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "v=42\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(run.stdout.contains("RUNNING HANDLER [done]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("localhost                  : ok=4    changed=2 "),
+        "{}",
+        run.stdout
+    );
+    // The second run changes nothing and notifies nobody.
+    let again = horde(["apply", "-e", "value=42"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    assert!(!again.stdout.contains("RUNNING HANDLER"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("localhost                  : ok=3    changed=0 "),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn list_tasks_and_syntax_check_do_not_run_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- name: p\n  hosts: all\n  tasks:\n    - name: one\n      command: 'false'\n      tags: [a]\n    - block:\n        - name: two\n          command: 'false'\n      tags: [b]\n",
+    );
+    let run = horde(["apply", "-i", "h1,h2,", "--list-tasks"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    assert!(run.stdout.contains("play #1 (all): p"), "{}", run.stdout);
+    assert!(run.stdout.contains("      one\tTAGS: [a]"), "{}", run.stdout);
+    assert!(run.stdout.contains("      two\tTAGS: [b]"), "{}", run.stdout);
+    let run = horde(["apply", "-i", "h1,h2,", "--list-hosts"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    assert!(run.stdout.contains("hosts (2):"), "{}", run.stdout);
+    horde(["apply", "--syntax-check"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+}
+
+#[test]
+fn the_demo_playbook_configures_the_lab_and_a_second_run_changes_nothing() {
+    let demo = root().join("playbooks/demo.yaml");
+    // Each horde process gets a fresh lab, so idempotence is checked by applying the
+    // playbook twice in one run (its plays keep their own directory for templates/).
+    let dir = tempfile::tempdir().unwrap();
+    let twice = write(
+        dir.path(),
+        "twice.yml",
+        &format!(
+            "- import_playbook: {}\n- import_playbook: {}\n",
+            demo.display(),
+            demo.display()
+        ),
+    );
+    let run = horde(["apply", "-i", "lab:3"])
+        .arg(&twice)
+        .run()
+        .expect_code(0);
+    // The first pass changes 4 things per host (directory, template, script, handler).
+    for h in ["lab01", "lab02", "lab03"] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(h) && l.contains("ok="))
+            .unwrap_or_else(|| panic!("no recap line for {h}: {}", run.stdout));
+        assert!(line.contains("failed=0"), "{line}");
+        assert!(line.contains("changed=4 "), "{line}");
+    }
+    // The second pass shows no change at all.
+    let second = run
+        .stdout
+        .rsplit("PLAY [Configure and verify the demo service]")
+        .next()
+        .unwrap();
+    assert!(!second.contains("changed: ["), "{second}");
+}
