@@ -426,7 +426,7 @@ class Bench:
               flush=True)
         if problems:
             print(f"      log: {log}", flush=True)
-            print("      " + tail(log, 6).replace("\n", "\n      "), flush=True)
+            print("      " + first_errors(log).replace("\n", "\n      "), flush=True)
         return fig
 
     def workload_a(self, tool, run):
@@ -461,6 +461,20 @@ class Bench:
 
     def results_log(self, workload, tool, run):
         return os.path.join(self.logs, f"{workload}-{tool}-run{run}.log")
+
+
+ERROR_LINE = re.compile(r"fatal:|ERROR|[Ee]rror|Traceback|FAILED|cannot run", re.M)
+
+
+def first_errors(path, n=3):
+    """The first N lines of PATH that look like errors (else its last N lines)."""
+    try:
+        with open(path, errors="replace") as f:
+            lines = [l.rstrip()[:400] for l in f if l.strip()]
+    except OSError:
+        return "(no log)"
+    hits = [l for l in lines[1:] if ERROR_LINE.search(l)]
+    return "\n".join(hits[:n] if hits else lines[-n:])
 
 
 def tail(path, n):
