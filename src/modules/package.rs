@@ -2,7 +2,10 @@
 //! (`dpkg-query`, `rpm -q`), acts only on what differs (`apt-get -y`, `dnf -y`/`yum -y`) and
 //! reports each package's version before and after, so `changed` is honest. `package` picks
 //! apt or dnf/yum by what the host has. Check mode asks apt to simulate, and acts on nothing.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use super::system::{PRELUDE, Reply, run_script, try_arg};
 use super::{ArgError, Args, Ctx, ModResult, failed};
@@ -117,9 +120,7 @@ fn apt_body(p: &Params, check: bool) -> String {
         };
         s.push_str(&format!("if ! {fresh}; then\n"));
         if !check {
-            s.push_str(
-                "  apt-get update -q >/dev/null || { say failed update; exit 0; }\n",
-            );
+            s.push_str("  apt-get update -q >/dev/null || { say failed update; exit 0; }\n");
         }
         s.push_str("  say cache_updated 1\nfi\n");
     }
@@ -160,7 +161,7 @@ fn apt_body(p: &Params, check: bool) -> String {
              \x20 say cmd \"apt-get {opts} {action}$todo\"\n\
              \x20 out=$(apt-get {opts} {action} $todo); rc=$?; printf '%s\\n' \"$out\"\n\
              \x20 say rc $rc\n\
-             \x20 printf '%s\\n' \"$out\" | grep -q '^\\(Inst\\|Remv\\|Purg\\) ' && say simulated_change 1\n\
+             \x20 printf '%s\\n' \"$out\" | grep -qE '^(Inst|Remv|Purg) ' && say simulated_change 1\n\
              fi\n"
         ));
         s.push_str(&resurvey(p));
@@ -257,12 +258,18 @@ pub(crate) async fn run(module: &str, a: &Args, ctx: &Ctx<'_>) -> ModResult {
         _ => (true, true),
     };
     if apt_ok {
-        s.push_str(&format!("if {apt}; then\nsay pm apt\n{}", apt_body(&p, ctx.check)));
+        s.push_str(&format!(
+            "if {apt}; then\nsay pm apt\n{}",
+            apt_body(&p, ctx.check)
+        ));
     } else {
         s.push_str("if false; then :\n");
     }
     if dnf_ok {
-        s.push_str(&format!("elif {dnf}; then\nsay pm dnf\n{}", dnf_body(&p, ctx.check)));
+        s.push_str(&format!(
+            "elif {dnf}; then\nsay pm dnf\n{}",
+            dnf_body(&p, ctx.check)
+        ));
     }
     s.push_str("else say nopm 1\nfi\n");
     let reply = run_script(ctx, &s, None).await?;
@@ -314,11 +321,19 @@ fn result(p: &Params, manager: &str, reply: &Reply, check: bool) -> Vars {
                 let mut r = failed("Failed to install some of the specified packages");
                 r.insert(
                     "failures".into(),
-                    json!(missing.iter().map(|n| format!("No package {n} available.")).collect::<Vec<_>>()),
+                    json!(
+                        missing
+                            .iter()
+                            .map(|n| format!("No package {n} available."))
+                            .collect::<Vec<_>>()
+                    ),
                 );
                 r
             }
-            None => failed(format!("'{}' failed: {stderr}", reply.get("cmd").unwrap_or(""))),
+            None => failed(format!(
+                "'{}' failed: {stderr}",
+                reply.get("cmd").unwrap_or("")
+            )),
         };
         r.insert("changed".into(), json!(false));
         r.insert("rc".into(), json!(rc));
@@ -332,8 +347,7 @@ fn result(p: &Params, manager: &str, reply: &Reply, check: bool) -> Vars {
             // dnf check-update says whether there is a newer version.
             Want::Present | Want::Absent => ran,
             Want::Latest => {
-                reply.flag("simulated_change")
-                    || before.iter().any(|(_, v)| v.is_empty())
+                reply.flag("simulated_change") || before.iter().any(|(_, v)| v.is_empty())
             }
         }
     } else {
@@ -413,7 +427,10 @@ mod tests {
             .into_iter()
             .find(|p| {
                 sh(&format!("dpkg-query -W -f='${{Status}}' {p} 2>/dev/null")).is_empty()
-                    && !sh(&format!("apt-cache policy {p} 2>/dev/null | grep Candidate | grep -v none")).is_empty()
+                    && !sh(&format!(
+                        "apt-cache policy {p} 2>/dev/null | grep Candidate | grep -v none"
+                    ))
+                    .is_empty()
             });
         let Some(pkg) = candidate else {
             return;
@@ -422,10 +439,17 @@ mod tests {
         local.check = true;
         let r = local.run("apt", json!({"name": pkg})).await;
         assert_eq!(r["changed"], json!(true), "{r:?}");
-        assert!(r["stdout"].as_str().unwrap().contains(&format!("Inst {pkg} ")));
+        assert!(
+            r["stdout"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("Inst {pkg} "))
+        );
         assert!(sh(&format!("dpkg-query -W -f='${{Status}}' {pkg} 2>/dev/null")).is_empty());
         // And an unknown package fails as Ansible says.
-        let r = local.run("apt", json!({"name": "hordetest-no-such-package"})).await;
+        let r = local
+            .run("apt", json!({"name": "hordetest-no-such-package"}))
+            .await;
         assert_eq!(
             r["msg"],
             json!("No package matching 'hordetest-no-such-package' is available")
@@ -445,7 +469,17 @@ mod tests {
         let s = apt_body(&p, false);
         assert!(s.contains("apt-get -y -q remove --purge $todo"), "{s}");
         assert!(s.contains("for p in nginx curl=8.0;"));
-        let s = dnf_body(&params(&Args::new("dnf", json!({"name": "x", "state": "latest"}).as_object().cloned().unwrap())).unwrap(), false);
+        let s = dnf_body(
+            &params(&Args::new(
+                "dnf",
+                json!({"name": "x", "state": "latest"})
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            ))
+            .unwrap(),
+            false,
+        );
         assert!(s.contains("upgrade $have"), "{s}");
     }
 
@@ -453,11 +487,18 @@ mod tests {
     async fn argument_errors() {
         let local = Local::new();
         let r = local.run("apt", json!({"state": "present"})).await;
-        assert_eq!(r["msg"], json!("missing required arguments: name (module apt)"));
-        let r = local.run("package", json!({"name": "x", "state": "bogus"})).await;
         assert_eq!(
             r["msg"],
-            json!("value of state must be one of: absent, installed, latest, present, removed, got: bogus")
+            json!("missing required arguments: name (module apt)")
+        );
+        let r = local
+            .run("package", json!({"name": "x", "state": "bogus"}))
+            .await;
+        assert_eq!(
+            r["msg"],
+            json!(
+                "value of state must be one of: absent, installed, latest, present, removed, got: bogus"
+            )
         );
     }
 }

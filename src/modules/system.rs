@@ -2,7 +2,10 @@
 //! `service`/`systemd`, `user`, `group`) and the [`Reply`] their one-script-per-task
 //! protocol shares: a script prints `@@horde key=value` lines for horde among whatever its
 //! commands print.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use super::{Args, Ctx, ModResult, package, service, uri, user, wait_for};
 use crate::ssh::ExecOutput;

@@ -1,7 +1,10 @@
 //! `uri` and `get_url`: HTTP requests made by `curl` on the host, one remote script per task.
 //! `uri` returns the response (status, headers, content, parsed JSON); `get_url` downloads to
 //! a file and replaces it only when the content differs.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use super::system::{PRELUDE, Reply, try_arg};
 use super::{ArgError, Args, Ctx, ModResult, failed};
@@ -88,8 +91,9 @@ fn headers(reply: &Reply) -> (Vars, String) {
 /// Prints the headers file `$h` as tagged lines.
 const PRINT_HEADERS: &str = "sed 's/^/@@horde hdr=/' \"$h\"\n";
 
-/// The curl `-w` format: status, final url, redirects and time.
-const WRITE_OUT: &str = "-w '@@horde status=%{http_code}\\n@@horde url=%{url_effective}\\n@@horde redirects=%{num_redirects}\\n@@horde time=%{time_total}\\n'";
+/// The curl `-w` format: status, final url, redirects and time. (It must not start with
+/// `@`, which makes curl read the format from a file.)
+const WRITE_OUT: &str = "-w '\\n@@horde status=%{http_code}\\n@@horde url=%{url_effective}\\n@@horde redirects=%{num_redirects}\\n@@horde time=%{time_total}\\n'";
 
 /// The status codes that count as success: an int, a list, or `"200, 201"`.
 fn status_codes(a: &Args) -> Result<Vec<i64>, ArgError> {
@@ -221,7 +225,9 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
         curl.push(format!("-X {}", quote(&method)));
     }
     let safe = matches!(method.as_str(), "GET" | "HEAD");
-    if matches!(follow.as_str(), "all" | "yes") || (matches!(follow.as_str(), "safe" | "urllib2") && safe) {
+    if matches!(follow.as_str(), "all" | "yes")
+        || (matches!(follow.as_str(), "safe" | "urllib2") && safe)
+    {
         curl.push("-L".into());
     }
     let mut stdin = None;
@@ -239,10 +245,16 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     let mut s = String::from(PRELUDE);
     s.push_str("command -v curl >/dev/null 2>&1 || { say nocurl 1; exit 0; }\n");
     if let Some(c) = try_arg!(a.str("creates")) {
-        s.push_str(&format!("[ -e {} ] && {{ say skip creates; exit 0; }}\n", quote(&c)));
+        s.push_str(&format!(
+            "[ -e {} ] && {{ say skip creates; exit 0; }}\n",
+            quote(&c)
+        ));
     }
     if let Some(r) = try_arg!(a.str("removes")) {
-        s.push_str(&format!("[ -e {} ] || {{ say skip removes; exit 0; }}\n", quote(&r)));
+        s.push_str(&format!(
+            "[ -e {} ] || {{ say skip removes; exit 0; }}\n",
+            quote(&r)
+        ));
     }
     s.push_str("t=$(mktemp) && h=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$h\"' EXIT\n");
     s.push_str(&format!(
@@ -266,7 +278,9 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     let out = ctx.sh(&s, stdin).await?;
     let (reply, body) = split_body(&out);
     if reply.flag("nocurl") {
-        return Ok(failed("uri needs curl on the host, and there is none in PATH"));
+        return Ok(failed(
+            "uri needs curl on the host, and there is none in PATH",
+        ));
     }
     if let Some(which) = reply.get("skip") {
         let mut r = super::ok(false);
@@ -292,9 +306,17 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     r.insert("cookies".into(), cookies(&reply));
     r.insert(
         "elapsed".into(),
-        json!(reply.get("time").and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0) as i64),
+        json!(
+            reply
+                .get("time")
+                .and_then(|t| t.parse::<f64>().ok())
+                .unwrap_or(0.0) as i64
+        ),
     );
-    r.insert("redirected".into(), json!(reply.int("redirects").unwrap_or(0) > 0));
+    r.insert(
+        "redirected".into(),
+        json!(reply.int("redirects").unwrap_or(0) > 0),
+    );
     r.insert("status".into(), json!(status));
     r.insert(
         "url".into(),
@@ -467,13 +489,22 @@ pub(crate) async fn get_url(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     if !ctx.check && (mode.is_some() || owner.is_some() || group.is_some()) {
         s.push_str("before=$(stat -c '%a %U %G' \"$d\")\n");
         if let Some(m) = &mode {
-            s.push_str(&format!("chmod {} \"$d\" || say attrfailed chmod\n", quote(m)));
+            s.push_str(&format!(
+                "chmod {} \"$d\" || say attrfailed chmod\n",
+                quote(m)
+            ));
         }
         if let Some(o) = &owner {
-            s.push_str(&format!("chown {} \"$d\" || say attrfailed chown\n", quote(o)));
+            s.push_str(&format!(
+                "chown {} \"$d\" || say attrfailed chown\n",
+                quote(o)
+            ));
         }
         if let Some(g) = &group {
-            s.push_str(&format!("chgrp {} \"$d\" || say attrfailed chgrp\n", quote(g)));
+            s.push_str(&format!(
+                "chgrp {} \"$d\" || say attrfailed chgrp\n",
+                quote(g)
+            ));
         }
         s.push_str("[ \"$before\" = \"$(stat -c '%a %U %G' \"$d\")\" ] || say changed 1\n");
     }
@@ -506,7 +537,12 @@ fn get_url_result(reply: &Reply, url: &str, checksum: Option<&(String, String)>)
     r.insert("url".into(), json!(url));
     r.insert(
         "elapsed".into(),
-        json!(reply.get("time").and_then(|t| t.parse::<f64>().ok()).unwrap_or(0.0) as i64),
+        json!(
+            reply
+                .get("time")
+                .and_then(|t| t.parse::<f64>().ok())
+                .unwrap_or(0.0) as i64
+        ),
     );
     if reply.flag("uptodate") {
         r.insert("msg".into(), json!("file already exists"));
@@ -526,7 +562,10 @@ fn get_url_result(reply: &Reply, url: &str, checksum: Option<&(String, String)>)
         let mut f = failed("Request failed");
         f.insert("changed".into(), json!(false));
         f.insert("dest".into(), json!(dest));
-        f.insert("response".into(), json!(format!("HTTP Error {status}: {reason}")));
+        f.insert(
+            "response".into(),
+            json!(format!("HTTP Error {status}: {reason}")),
+        );
         f.insert("status_code".into(), json!(status));
         f.insert("url".into(), json!(url));
         return f;
@@ -599,8 +638,7 @@ mod tests {
                     Ok((mut c, _)) => {
                         let _ = c.set_nonblocking(false);
                         let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-                        let mut buf = [0u8; 4096];
-                        let _ = c.read(&mut buf);
+                        read_request(&mut c);
                         let _ = c.write_all(response.as_bytes());
                         served += 1;
                     }
@@ -611,10 +649,34 @@ mod tests {
         format!("http://{addr}")
     }
 
+    /// Reads a request's head and its `Content-Length` body.
+    fn read_request(c: &mut std::net::TcpStream) {
+        let mut data = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = c.read(&mut buf) else { return };
+            if n == 0 {
+                return;
+            }
+            data.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&data).to_ascii_lowercase();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + len {
+                    return;
+                }
+            }
+        }
+    }
+
     const JSON_OK: &str = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 21\r\nSet-Cookie: sid=abc; Path=/\r\nConnection: close\r\n\r\n{\"a\": 1, \"b\": [1, 2]}";
-    const NOT_FOUND: &str = "HTTP/1.1 404 File not found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope";
-    const TEXT: &str =
-        "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n";
+    const NOT_FOUND: &str =
+        "HTTP/1.1 404 File not found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope";
+    const TEXT: &str = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n";
 
     #[tokio::test]
     async fn uri_returns_status_content_and_json() {
@@ -717,7 +779,10 @@ mod tests {
         let mut check = Local::new();
         check.check = true;
         let r = check
-            .run("get_url", json!({"url": format!("{base}/t"), "dest": other}))
+            .run(
+                "get_url",
+                json!({"url": format!("{base}/t"), "dest": other}),
+            )
             .await;
         assert_eq!(r["changed"], json!(true), "{r:?}");
         assert!(!other.exists());
@@ -750,7 +815,10 @@ mod tests {
         assert_eq!(r["failed"], json!(true));
         assert!(r["msg"].as_str().unwrap().contains("dest"));
         let r = local
-            .run("get_url", json!({"url": "http://x/", "dest": "/tmp/x", "checksum": "nocolon"}))
+            .run(
+                "get_url",
+                json!({"url": "http://x/", "dest": "/tmp/x", "checksum": "nocolon"}),
+            )
             .await;
         assert_eq!(
             r["msg"],

@@ -1,7 +1,10 @@
 //! `wait_for`: waits on the host for a TCP port to open, close or drain, a file to appear
 //! (optionally containing a regex) or vanish, or just for time to pass. The whole wait is one
 //! remote script that polls every `sleep` seconds until `timeout`.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use super::system::{PRELUDE, Reply, run_script, try_arg};
 use super::{Args, Ctx, ModResult, failed};
@@ -43,7 +46,10 @@ struct Params {
 fn params(a: &Args) -> Result<Params, String> {
     let e = |e: super::ArgError| e.0;
     let p = Params {
-        host: a.str("host").map_err(e)?.unwrap_or_else(|| "127.0.0.1".into()),
+        host: a
+            .str("host")
+            .map_err(e)?
+            .unwrap_or_else(|| "127.0.0.1".into()),
         port: a.int("port").map_err(e)?,
         path: a.str("path").map_err(e)?,
         state: a
@@ -55,11 +61,21 @@ fn params(a: &Args) -> Result<Params, String> {
         sleep: a.int("sleep").map_err(e)?.unwrap_or(1).max(1),
         connect_timeout: a.int("connect_timeout").map_err(e)?.unwrap_or(5).max(1),
         search_regex: a.str("search_regex").map_err(e)?,
-        active_states: a.list("active_connection_states").map_err(e)?.unwrap_or_else(|| {
-            ["ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "SYN_RECV", "SYN_SENT", "TIME_WAIT"]
+        active_states: a
+            .list("active_connection_states")
+            .map_err(e)?
+            .unwrap_or_else(|| {
+                [
+                    "ESTABLISHED",
+                    "FIN_WAIT1",
+                    "FIN_WAIT2",
+                    "SYN_RECV",
+                    "SYN_SENT",
+                    "TIME_WAIT",
+                ]
                 .map(String::from)
                 .to_vec()
-        }),
+            }),
         msg: a.str("msg").map_err(e)?,
     };
     if p.port.is_some() && p.path.is_some() {
@@ -346,7 +362,10 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(5));
         // The same port is already stopped.
         let r = Local::new()
-            .run("wait_for", json!({"port": port, "state": "stopped", "timeout": 2}))
+            .run(
+                "wait_for",
+                json!({"port": port, "state": "stopped", "timeout": 2}),
+            )
             .await;
         assert_eq!(r.get("failed"), None, "{r:?}");
     }
@@ -379,7 +398,10 @@ mod tests {
             std::fs::remove_file(&f3).unwrap();
         });
         let r = Local::new()
-            .run("wait_for", json!({"path": path, "state": "absent", "timeout": 10}))
+            .run(
+                "wait_for",
+                json!({"path": path, "state": "absent", "timeout": 10}),
+            )
             .await;
         remover.join().unwrap();
         assert_eq!(r.get("failed"), None, "{r:?}");
@@ -387,7 +409,10 @@ mod tests {
         assert!(!f.exists());
 
         let r = Local::new()
-            .run("wait_for", json!({"path": path, "timeout": 1, "msg": "never came"}))
+            .run(
+                "wait_for",
+                json!({"path": path, "timeout": 1, "msg": "never came"}),
+            )
             .await;
         assert_eq!(r["msg"], json!("never came"));
     }
@@ -402,10 +427,14 @@ mod tests {
             r["msg"],
             json!("port and path parameter can not both be passed to wait_for")
         );
-        let r = local.run("wait_for", json!({"port": 1, "state": "bogus"})).await;
+        let r = local
+            .run("wait_for", json!({"port": 1, "state": "bogus"}))
+            .await;
         assert_eq!(
             r["msg"],
-            json!("value of state must be one of: absent, drained, present, started, stopped, got: bogus")
+            json!(
+                "value of state must be one of: absent, drained, present, started, stopped, got: bogus"
+            )
         );
         let r = local.run("wait_for", json!({"port": "x"})).await;
         assert_eq!(r["failed"], json!(true));
