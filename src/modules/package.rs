@@ -273,6 +273,9 @@ pub(crate) async fn run(module: &str, a: &Args, ctx: &Ctx<'_>) -> ModResult {
     }
     s.push_str("else say nopm 1\nfi\n");
     let reply = run_script(ctx, &s, None).await?;
+    if let Some(r) = reply.script_failure(module) {
+        return Ok(r);
+    }
     Ok(result(&p, &manager, &reply, ctx.check))
 }
 

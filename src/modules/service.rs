@@ -227,6 +227,9 @@ fn sysv_part(p: &Params) -> String {
 pub(crate) async fn run(module: &str, a: &Args, ctx: &Ctx<'_>) -> ModResult {
     let p = try_arg!(params(module, a));
     let reply = run_script(ctx, &script(&p, ctx.check), None).await?;
+    if let Some(r) = reply.script_failure(module) {
+        return Ok(r);
+    }
     Ok(result(&p, &reply))
 }
 

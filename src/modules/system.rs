@@ -77,6 +77,20 @@ impl Reply {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A failed result when the script itself failed (a non-zero exit: it could not make a
+    /// temporary file, or the host's shell rejected it); module scripts end with 0 otherwise.
+    pub fn script_failure(&self, module: &str) -> Option<Vars> {
+        (self.rc != 0).then(|| {
+            let mut r = super::failed(format!(
+                "the {module} script failed on the host (rc {}): {}",
+                self.rc,
+                self.stderr.trim()
+            ));
+            r.insert("rc".into(), Value::from(self.rc));
+            r
+        })
+    }
+
     pub fn flag(&self, key: &str) -> bool {
         self.get(key).is_some_and(|v| v == "1")
     }
@@ -97,13 +111,16 @@ impl Reply {
     }
 }
 
-/// Runs a module script and parses its reply.
+/// Runs a module script and parses its reply. The script ends with `exit 0`, so a non-zero
+/// exit means it stopped early (see [`Reply::script_failure`]).
 pub(crate) async fn run_script(
     ctx: &Ctx<'_>,
     script: &str,
     stdin: Option<Vec<u8>>,
 ) -> Result<Reply, crate::ssh::SshError> {
-    Ok(Reply::parse(&ctx.sh(script, stdin).await?))
+    Ok(Reply::parse(
+        &ctx.sh(&format!("{script}\nexit 0\n"), stdin).await?,
+    ))
 }
 
 /// Shell functions every module script may use: `say key value` prints a tagged line.

@@ -128,7 +128,10 @@ fn python_list(codes: &[i64]) -> String {
 }
 
 /// Builds the request body and its content type from `body` and `body_format`.
-fn body(a: &Args) -> Result<Option<(Vec<u8>, Option<&'static str>)>, ArgError> {
+/// A request body and the content type it implies.
+type Body = (Vec<u8>, Option<&'static str>);
+
+fn body(a: &Args) -> Result<Option<Body>, ArgError> {
     let format = a
         .choice(
             "body_format",
@@ -274,9 +277,12 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
             url_basename(&url)
         ));
     }
-    s.push_str("printf '@@horde body=\\n'; cat \"$t\"\n");
+    s.push_str("printf '@@horde body=\\n'; cat \"$t\"\nexit 0\n");
     let out = ctx.sh(&s, stdin).await?;
     let (reply, body) = split_body(&out);
+    if let Some(r) = reply.script_failure("uri") {
+        return Ok(r);
+    }
     if reply.flag("nocurl") {
         return Ok(failed(
             "uri needs curl on the host, and there is none in PATH",
@@ -511,6 +517,9 @@ pub(crate) async fn get_url(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     s.push_str("finish\n");
 
     let reply = super::system::run_script(ctx, &s, None).await?;
+    if let Some(r) = reply.script_failure("get_url") {
+        return Ok(r);
+    }
     Ok(get_url_result(&reply, &url, checksum.as_ref()))
 }
 
@@ -806,6 +815,20 @@ mod tests {
         assert_eq!(r["response"], json!("HTTP Error 404: File not found"));
         assert_eq!(r["status_code"], json!(404));
         assert!(!dest.exists());
+        // A script that stops early (no temporary file) is a failure, not a silent ok.
+        let r = Local::new()
+            .run(
+                "get_url",
+                json!({"url": format!("{base}/x"), "dest": dest, "tmp_dest": "/nonexistent-horde-dir"}),
+            )
+            .await;
+        assert!(
+            r["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("the get_url script failed on the host (rc 1)"),
+            "{r:?}"
+        );
     }
 
     #[tokio::test]

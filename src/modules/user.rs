@@ -232,6 +232,9 @@ fn stopped(reply: &Reply, what: &str) -> Option<Vars> {
 pub(crate) async fn user(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     let p = try_arg!(user_params(a));
     let reply = run_script(ctx, &user_script(&p, ctx.check), None).await?;
+    if let Some(r) = reply.script_failure("user") {
+        return Ok(r);
+    }
     if let Some(r) = stopped(&reply, "user") {
         return Ok(r);
     }
@@ -312,6 +315,9 @@ pub(crate) async fn group(a: &Args, ctx: &Ctx<'_>) -> ModResult {
         s.push_str(&format!("[ -n \"$cur\" ] && act remove {del} \"$n\"\n"));
     }
     let reply = run_script(ctx, &s, None).await?;
+    if let Some(r) = reply.script_failure("group") {
+        return Ok(r);
+    }
     if let Some(r) = stopped(&reply, "group") {
         return Ok(r);
     }

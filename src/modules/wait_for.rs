@@ -220,6 +220,9 @@ pub(crate) async fn run(args: &Args, ctx: &Ctx<'_>) -> ModResult {
     let p = try_arg!(params(args).map_err(super::ArgError));
     let script = try_arg!(script(&p).map_err(super::ArgError));
     let reply = run_script(ctx, &script, None).await?;
+    if let Some(r) = reply.script_failure("wait_for") {
+        return Ok(r);
+    }
     Ok(result(&p, &reply))
 }
 
