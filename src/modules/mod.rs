@@ -12,7 +12,13 @@
 //! argument specs are here so every task is validated the same way before anything runs.
 
 mod args;
+mod package;
+mod service;
 mod spec;
+mod system;
+mod uri;
+mod user;
+mod wait_for;
 
 pub use args::{ArgError, Args, to_bool};
 pub use spec::{ModuleSpec, Param, ParamKind, canonical_name, names, spec};
@@ -104,9 +110,10 @@ pub fn ok(changed: bool) -> Vars {
 
 /// Runs a remote module (one that acts on the host). `name` is the canonical short name.
 /// Returns `None` when `name` is not a remote module (an engine action, or unknown).
+#[allow(clippy::match_single_binding)] // until the other modules' arms are here
 pub async fn run(name: &str, args: &Args, ctx: &Ctx<'_>) -> Option<ModResult> {
     let _ = (args, ctx);
     match name {
-        _ => None,
+        _ => system::run_system(name, args, ctx).await,
     }
 }
