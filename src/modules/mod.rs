@@ -11,8 +11,25 @@
 //! `fail`, `pause`, `meta`, `include_tasks` ...) live in the engine, not here; their
 //! argument specs are here so every task is validated the same way before anything runs.
 
+// Remote and input paths must not panic.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 mod args;
+pub mod command;
+mod copy;
+mod fetch;
+mod file;
+mod lineinfile;
+mod outcome;
+mod ping;
+mod raw;
+mod remote_file;
+mod script;
 mod spec;
+mod stat;
+mod template;
+#[cfg(test)]
+mod testing;
 
 pub use args::{ArgError, Args, to_bool};
 pub use spec::{ModuleSpec, Param, ParamKind, canonical_name, names, spec};
@@ -105,8 +122,18 @@ pub fn ok(changed: bool) -> Vars {
 /// Runs a remote module (one that acts on the host). `name` is the canonical short name.
 /// Returns `None` when `name` is not a remote module (an engine action, or unknown).
 pub async fn run(name: &str, args: &Args, ctx: &Ctx<'_>) -> Option<ModResult> {
-    let _ = (args, ctx);
-    match name {
-        _ => None,
-    }
+    Some(match name {
+        "command" => command::run(command::Kind::Command, args, ctx).await,
+        "shell" => command::run(command::Kind::Shell, args, ctx).await,
+        "raw" => raw::run(args, ctx).await,
+        "script" => script::run(args, ctx).await,
+        "copy" => copy::run(args, ctx).await,
+        "template" => template::run(args, ctx).await,
+        "file" => file::run(args, ctx).await,
+        "lineinfile" => lineinfile::run(args, ctx).await,
+        "stat" => stat::run(args, ctx).await,
+        "fetch" => fetch::run(args, ctx).await,
+        "ping" => ping::run(args, ctx).await,
+        _ => return None,
+    })
 }
