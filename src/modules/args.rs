@@ -66,7 +66,9 @@ impl Args {
     pub fn bool(&self, name: &str) -> Result<Option<bool>, ArgError> {
         match self.get(name) {
             None => Ok(None),
-            Some(v) => to_bool(v).map(Some).ok_or_else(|| self.wrong(name, "bool", v)),
+            Some(v) => to_bool(v)
+                .map(Some)
+                .ok_or_else(|| self.wrong(name, "bool", v)),
         }
     }
 
@@ -149,9 +151,8 @@ impl Args {
             Some(Value::String(s)) => {
                 let s = s.trim();
                 if !s.is_empty() && s.chars().all(|c| c.is_digit(8)) {
-                    let m = u32::from_str_radix(s, 8).map_err(|_| {
-                        ArgError(format!("argument '{name}': bad mode {s:?}"))
-                    })?;
+                    let m = u32::from_str_radix(s, 8)
+                        .map_err(|_| ArgError(format!("argument '{name}': bad mode {s:?}")))?;
                     Ok(Some(format!("{m:04o}")))
                 } else if !s.is_empty()
                     && s.chars().all(|c| "ugoarwxXstST+-=,0123456789".contains(c))

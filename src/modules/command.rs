@@ -111,8 +111,8 @@ fn raw_word_end(s: &str, start: usize) -> usize {
 /// Takes Ansible's `key=value` options (`chdir`, `creates` ...) out of a free-form command
 /// line, as `parse_kv(check_raw=True)` does; the rest of the line stays as it was written.
 pub fn split_free_form(line: &str) -> Result<(Vars, String), String> {
-    let words =
-        crate::shell::split_with_offsets(line).map_err(|e| format!("cannot split {line:?}: {e}"))?;
+    let words = crate::shell::split_with_offsets(line)
+        .map_err(|e| format!("cannot split {line:?}: {e}"))?;
     let mut params = Vars::new();
     let mut rest = String::new();
     let mut at = 0;
@@ -133,7 +133,12 @@ pub fn split_free_form(line: &str) -> Result<(Vars, String), String> {
 }
 
 /// The `exec ...` part of a command line.
-fn body(kind: Kind, line: &str, argv: Option<&[String]>, executable: Option<&str>) -> Result<String, String> {
+fn body(
+    kind: Kind,
+    line: &str,
+    argv: Option<&[String]>,
+    executable: Option<&str>,
+) -> Result<String, String> {
     // `exec` so that the command's own exit (a signal included) reaches sshd.
     match kind {
         Kind::Shell => Ok(format!(
@@ -144,7 +149,9 @@ fn body(kind: Kind, line: &str, argv: Option<&[String]>, executable: Option<&str
         Kind::Command => {
             let words = match argv {
                 Some(a) => a.to_vec(),
-                None => crate::shell::split(line).map_err(|e| format!("cannot split {line:?}: {e}"))?,
+                None => {
+                    crate::shell::split(line).map_err(|e| format!("cannot split {line:?}: {e}"))?
+                }
             };
             if words.is_empty() {
                 return Err("no command given".into());
@@ -160,10 +167,16 @@ fn body(kind: Kind, line: &str, argv: Option<&[String]>, executable: Option<&str
 pub fn adhoc_line(kind: Kind, args: &str) -> Result<String, String> {
     let (params, rest) = split_free_form(args)?;
     if let Some(k) = params.keys().find(|k| *k != "chdir") {
-        return Err(format!("{k}= is not available in horde run; use a playbook"));
+        return Err(format!(
+            "{k}= is not available in horde run; use a playbook"
+        ));
     }
     let body = body(kind, &rest, None, None).map_err(|e| {
-        if e == "no command given" { "no command given (-a)".into() } else { e }
+        if e == "no command given" {
+            "no command given (-a)".into()
+        } else {
+            e
+        }
     })?;
     Ok(match params.get("chdir").and_then(Value::as_str) {
         Some(dir) => format!("cd {} && {body}", command_word(dir)),
@@ -189,7 +202,11 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         merged.insert(k.clone(), v.clone());
     }
     let a = Args::new(module, merged);
-    let argv = if kind == Kind::Command { a.list("argv")? } else { None };
+    let argv = if kind == Kind::Command {
+        a.list("argv")?
+    } else {
+        None
+    };
     let line = a.str("cmd")?.unwrap_or(raw);
     if line.trim().is_empty() && argv.is_none() {
         return fail("no command given");
@@ -231,7 +248,9 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     } else {
         script.push_str(&exec);
     }
-    let out = ctx.sh(&script, if would_run { None } else { stdin }).await?;
+    let out = ctx
+        .sh(&script, if would_run { None } else { stdin })
+        .await?;
     if let Some(r) = guarded(&out, creates.as_deref(), removes.as_deref(), &cmd_value) {
         return r;
     }
@@ -324,14 +343,20 @@ fn printf_arg(mark: &str) -> String {
 
 /// Python's `str.splitlines()`, enough for command output.
 pub fn lines(s: &str) -> Vec<String> {
-    s.lines().map(|l| l.trim_end_matches('\r').to_string()).collect()
+    s.lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect()
 }
 
 /// A command result as Ansible's command module reports it.
 pub fn ran(cmd: Value, out: &ExecOutput, strip: bool) -> Vars {
     let text = |b: &[u8]| {
         let s = String::from_utf8_lossy(b).into_owned();
-        if strip { s.trim_end_matches(['\r', '\n']).to_string() } else { s }
+        if strip {
+            s.trim_end_matches(['\r', '\n']).to_string()
+        } else {
+            s
+        }
     };
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     let rc = out.status.rc();
@@ -357,7 +382,13 @@ pub fn ran(cmd: Value, out: &ExecOutput, strip: bool) -> Vars {
 /// Python's `str(timedelta)` with microseconds: `0:00:00.004400`.
 fn delta(d: Duration) -> String {
     let s = d.as_secs();
-    format!("{}:{:02}:{:02}.{:06}", s / 3600, s / 60 % 60, s % 60, d.subsec_micros())
+    format!(
+        "{}:{:02}:{:02}.{:06}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_micros()
+    )
 }
 
 /// Local time as Python's `str(datetime.now())`: `2024-05-01 12:00:00.123456`.
@@ -391,12 +422,24 @@ mod tests {
     fn adhoc_lines() {
         let cases = [
             (Kind::Command, "uname -a", "exec uname -a"),
-            (Kind::Command, "echo 'a b' $HOME", "exec echo 'a b' \"$HOME\""),
+            (
+                Kind::Command,
+                "echo 'a b' $HOME",
+                "exec echo 'a b' \"$HOME\"",
+            ),
             (Kind::Command, "ls ~/x 'a b'", "exec ls ~/x 'a b'"),
             (Kind::Command, "echo a;b", "exec echo 'a;b'"),
-            (Kind::Shell, "echo $((1+2)) | cat", "exec /bin/sh -c 'echo $((1+2)) | cat'"),
+            (
+                Kind::Shell,
+                "echo $((1+2)) | cat",
+                "exec /bin/sh -c 'echo $((1+2)) | cat'",
+            ),
             (Kind::Command, "chdir=/tmp pwd", "cd /tmp && exec pwd"),
-            (Kind::Shell, "echo hi chdir='/a b'", "cd '/a b' && exec /bin/sh -c 'echo hi'"),
+            (
+                Kind::Shell,
+                "echo hi chdir='/a b'",
+                "cd '/a b' && exec /bin/sh -c 'echo hi'",
+            ),
         ];
         for (kind, args, expected) in cases {
             assert_eq!(adhoc_line(kind, args).unwrap(), expected, "{args}");
@@ -415,17 +458,29 @@ mod tests {
     #[tokio::test]
     async fn command_reports_output_and_failure() {
         let h = TestHost::new();
-        let r = h.run("command", json!({"_raw_params": "echo hi $HOME"})).await;
+        let r = h
+            .run("command", json!({"_raw_params": "echo hi $HOME"}))
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(r["rc"], 0);
-        assert_eq!(r["stdout"], format!("hi {}", std::env::var("HOME").unwrap_or_default()));
+        assert_eq!(
+            r["stdout"],
+            format!("hi {}", std::env::var("HOME").unwrap_or_default())
+        );
         assert_eq!(r["cmd"], json!(["echo", "hi", "$HOME"]));
         assert!(r["delta"].as_str().unwrap().starts_with("0:00:0"));
-        let r = h.run("command", json!({"_raw_params": "ls /nonexistent-horde"})).await;
+        let r = h
+            .run("command", json!({"_raw_params": "ls /nonexistent-horde"}))
+            .await;
         assert_eq!(r["failed"], true);
         assert_eq!(r["msg"], "non-zero return code");
         assert_ne!(r["rc"], 0);
-        assert!(r["stderr_lines"][0].as_str().unwrap().contains("nonexistent-horde"));
+        assert!(
+            r["stderr_lines"][0]
+                .as_str()
+                .unwrap()
+                .contains("nonexistent-horde")
+        );
         let r = h.run("command", json!({"_raw_params": "echo a;b"})).await;
         assert_eq!(r["stdout"], "a;b", "no shell for command");
     }
@@ -440,24 +495,50 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&marker).unwrap(), "in\n");
         let r = h.run("shell", args).await;
         assert_eq!(r["changed"], false);
-        assert_eq!(r["msg"], format!("Did not run command since '{marker}' exists"));
-        let r = h.run("shell", json!({"cmd": "echo x", "removes": h.path("nothing*")})).await;
+        assert_eq!(
+            r["msg"],
+            format!("Did not run command since '{marker}' exists")
+        );
+        let r = h
+            .run(
+                "shell",
+                json!({"cmd": "echo x", "removes": h.path("nothing*")}),
+            )
+            .await;
         assert_eq!(r["changed"], false);
         assert!(r["stdout"].as_str().unwrap().contains("does not exist"));
-        let r = h.run("shell", json!({"cmd": "echo x", "removes": h.path("ma*")})).await;
+        let r = h
+            .run("shell", json!({"cmd": "echo x", "removes": h.path("ma*")}))
+            .await;
         assert_eq!(r["stdout"], "x");
-        let r = h.run("command", json!({"_raw_params": "pwd", "chdir": h.path("nodir")})).await;
+        let r = h
+            .run(
+                "command",
+                json!({"_raw_params": "pwd", "chdir": h.path("nodir")}),
+            )
+            .await;
         assert_eq!(r["failed"], true);
-        assert!(r["msg"].as_str().unwrap().starts_with("Unable to change directory"));
+        assert!(
+            r["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("Unable to change directory")
+        );
     }
 
     #[tokio::test]
     async fn check_mode_does_not_run() {
         let h = TestHost::new();
         let f = h.path("f");
-        let r = h.check().run("shell", json!({"cmd": format!("touch {f}")})).await;
+        let r = h
+            .check()
+            .run("shell", json!({"cmd": format!("touch {f}")}))
+            .await;
         assert_eq!(r["skipped"], true);
-        let r = h.check().run("shell", json!({"cmd": format!("touch {f}"), "creates": f})).await;
+        let r = h
+            .check()
+            .run("shell", json!({"cmd": format!("touch {f}"), "creates": f}))
+            .await;
         assert_eq!(r["changed"], true);
         assert!(!std::path::Path::new(&f).exists());
     }

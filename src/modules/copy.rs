@@ -50,7 +50,13 @@ async fn copy(args: &Args, ctx: &Ctx<'_>) -> Result<super::Vars, Fail> {
         Some(v @ (Value::Object(_) | Value::Array(_))) => Some(v.to_string().into_bytes()),
         Some(_) => args.str("content")?.map(String::into_bytes),
     };
-    let base = |s: &str| s.trim_end_matches('/').rsplit('/').next().unwrap_or(s).to_string();
+    let base = |s: &str| {
+        s.trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(s)
+            .to_string()
+    };
     let (data, into_dir) = match (src, content) {
         (Some(_), Some(_)) => return fail("src and content are mutually exclusive"),
         (None, None) => return fail("src (or content) is required"),
@@ -97,17 +103,33 @@ pub async fn put(ctx: &Ctx<'_>, p: Put) -> Result<super::Vars, Fail> {
     let (new_sum, new_bytes) = match &p.data {
         Data::Local(b) => (sha1_hex(b), Some(b.as_slice())),
         Data::Remote(path) => {
-            let src = remote_file::probe(ctx, path, &ProbeOpts { follow: true, ..ProbeOpts::default() }).await?;
+            let src = remote_file::probe(
+                ctx,
+                path,
+                &ProbeOpts {
+                    follow: true,
+                    ..ProbeOpts::default()
+                },
+            )
+            .await?;
             match (src.kind(), src.checksum) {
                 (Some(remote_file::Kind::File), Some(sum)) => (sum, None),
                 (None, _) => return fail(format!("Source {path} not found")),
-                _ => return fail(format!("horde copies only regular files with remote_src ({path})")),
+                _ => {
+                    return fail(format!(
+                        "horde copies only regular files with remote_src ({path})"
+                    ));
+                }
             }
         }
     };
     let opts = ProbeOpts {
         follow: true,
-        content: if ctx.diff { Content::UpTo(DIFF_MAX) } else { Content::No },
+        content: if ctx.diff {
+            Content::UpTo(DIFF_MAX)
+        } else {
+            Content::No
+        },
         into_dir: p.into_dir.clone(),
         ..ProbeOpts::default()
     };
@@ -119,7 +141,9 @@ pub async fn put(ctx: &Ctx<'_>, p: Put) -> Result<super::Vars, Fail> {
         }
         Some(remote_file::Kind::Dir) => return fail(format!("{dest} is a directory")),
         None if !cur.parent_exists => {
-            let dir = dest.rsplit_once('/').map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
+            let dir = dest
+                .rsplit_once('/')
+                .map_or(".", |(d, _)| if d.is_empty() { "/" } else { d });
             let mut extra = super::Vars::new();
             extra.insert("checksum".into(), json!(new_sum));
             return fail_with(format!("Destination directory {dir} does not exist"), extra);
@@ -204,15 +228,30 @@ mod tests {
     async fn content_is_written_once_with_mode_and_backup() {
         let h = TestHost::new();
         let dest = h.path("a.txt");
-        let r = h.run("copy", json!({"content": "hello\n", "dest": dest, "mode": "0600"})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "hello\n", "dest": dest, "mode": "0600"}),
+            )
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "hello\n");
         assert_eq!(mode_of(&dest), 0o600);
         assert_eq!(r["checksum"], "f572d396fae9206628714fb2ce00f72e94f2258f");
         assert_eq!(r["mode"], "0600");
-        let r = h.run("copy", json!({"content": "hello\n", "dest": dest, "mode": "0600"})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "hello\n", "dest": dest, "mode": "0600"}),
+            )
+            .await;
         assert_eq!(r["changed"], false, "{r:?}");
-        let r = h.run("copy", json!({"content": "bye\n", "dest": dest, "backup": true})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "bye\n", "dest": dest, "backup": true}),
+            )
+            .await;
         assert_eq!(r["changed"], true);
         let backup = r["backup_file"].as_str().unwrap();
         assert_eq!(std::fs::read_to_string(backup).unwrap(), "hello\n");
@@ -227,10 +266,20 @@ mod tests {
         let r = h.run("copy", json!({"content": "x", "dest": dest})).await;
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&dest), 0o666 & !h.umask());
-        let r = h.run("copy", json!({"content": "x", "dest": dest, "mode": "u=rw,go="})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "x", "dest": dest, "mode": "u=rw,go="}),
+            )
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&dest), 0o600);
-        let r = h.run("copy", json!({"content": "x", "dest": dest, "mode": "u=rw,go="})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "x", "dest": dest, "mode": "u=rw,go="}),
+            )
+            .await;
         assert_eq!(r["changed"], false);
     }
 
@@ -239,7 +288,10 @@ mod tests {
         let h = TestHost::new();
         let dest = h.path("c");
         std::fs::write(&dest, "old\n").unwrap();
-        let r = h.check_diff().run("copy", json!({"content": "new\n", "dest": dest})).await;
+        let r = h
+            .check_diff()
+            .run("copy", json!({"content": "new\n", "dest": dest}))
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
         assert_eq!(r["diff"]["before"], "old\n");
@@ -253,24 +305,46 @@ mod tests {
         std::fs::create_dir(h.path("files")).unwrap();
         std::fs::write(h.path("files/app.conf"), "k=v\n").unwrap();
         std::fs::create_dir(h.path("etc")).unwrap();
-        let r = h.run("copy", json!({"src": "app.conf", "dest": h.path("etc")})).await;
+        let r = h
+            .run("copy", json!({"src": "app.conf", "dest": h.path("etc")}))
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
-        assert_eq!(std::fs::read_to_string(h.path("etc/app.conf")).unwrap(), "k=v\n");
+        assert_eq!(
+            std::fs::read_to_string(h.path("etc/app.conf")).unwrap(),
+            "k=v\n"
+        );
         assert_eq!(r["dest"], h.path("etc/app.conf"));
     }
 
     #[tokio::test]
     async fn failures_name_the_problem() {
         let h = TestHost::new();
-        let r = h.run("copy", json!({"src": "nope.conf", "dest": h.path("x")})).await;
+        let r = h
+            .run("copy", json!({"src": "nope.conf", "dest": h.path("x")}))
+            .await;
         assert_eq!(r["failed"], true);
         assert!(r["msg"].as_str().unwrap().contains("'nope.conf'"), "{r:?}");
-        let r = h.run("copy", json!({"content": "x", "dest": h.path("no/such/dir/x")})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "x", "dest": h.path("no/such/dir/x")}),
+            )
+            .await;
         assert_eq!(r["failed"], true);
-        assert!(r["msg"].as_str().unwrap().contains("does not exist"), "{r:?}");
-        let r = h.run("copy", json!({"content": "x", "dest": h.dir()})).await;
+        assert!(
+            r["msg"].as_str().unwrap().contains("does not exist"),
+            "{r:?}"
+        );
+        let r = h
+            .run("copy", json!({"content": "x", "dest": h.dir()}))
+            .await;
         assert_eq!(r["msg"], "can not use content with a dir as dest");
-        let r = h.run("copy", json!({"content": "x", "dest": h.path("v"), "validate": "false %s"})).await;
+        let r = h
+            .run(
+                "copy",
+                json!({"content": "x", "dest": h.path("v"), "validate": "false %s"}),
+            )
+            .await;
         assert_eq!(r["failed"], true);
         assert!(!std::path::Path::new(&h.path("v")).exists());
     }

@@ -39,7 +39,9 @@ async fn fetch(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     let fail_on_missing = args.bool_or("fail_on_missing", true)?;
     let validate = args.bool_or("validate_checksum", true)?;
     let local = local_dest(&src, &dest, flat, ctx.host);
-    let local_sum = std::fs::read(&local).ok().map(|b| (sha1_hex(&b), md5_hex(&b)));
+    let local_sum = std::fs::read(&local)
+        .ok()
+        .map(|b| (sha1_hex(&b), md5_hex(&b)));
     let opts = ProbeOpts {
         follow: true,
         content: match &local_sum {
@@ -56,16 +58,23 @@ async fn fetch(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         }
         None => {
             let mut r = ok(false);
-            r.insert("msg".into(), json!("the remote file does not exist, not transferring, ignored"));
+            r.insert(
+                "msg".into(),
+                json!("the remote file does not exist, not transferring, ignored"),
+            );
             r.insert("file".into(), json!(src));
             return Ok(r);
         }
-        Some(Kind::Dir) => return fail("remote file is a directory, fetch cannot work on directories"),
+        Some(Kind::Dir) => {
+            return fail("remote file is a directory, fetch cannot work on directories");
+        }
         Some(_) if !p.readable => return fail(format!("file ({src}) is not readable on the host")),
         Some(_) => {}
     }
     let Some(remote_sum) = p.checksum.clone() else {
-        return fail(format!("could not compute the checksum of {src} on the host"));
+        return fail(format!(
+            "could not compute the checksum of {src} on the host"
+        ));
     };
     let mut r = ok(false);
     r.insert("checksum".into(), json!(remote_sum));
@@ -82,7 +91,9 @@ async fn fetch(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     };
     let got = sha1_hex(&data);
     if validate && got != remote_sum {
-        return fail(format!("checksum mismatch: the file changed while it was fetched ({src})"));
+        return fail(format!(
+            "checksum mismatch: the file changed while it was fetched ({src})"
+        ));
     }
     r.insert("changed".into(), json!(true));
     r.insert("md5sum".into(), json!(md5_hex(&data)));
@@ -128,11 +139,27 @@ mod tests {
         let r = h.check().run("fetch", args.clone()).await;
         assert_eq!(r["changed"], true);
         assert_eq!(std::fs::read_to_string(&local).unwrap(), "payload\n");
-        let r = h.run("fetch", json!({"src": src, "dest": format!("{}/", h.path("flat")), "flat": true})).await;
+        let r = h
+            .run(
+                "fetch",
+                json!({"src": src, "dest": format!("{}/", h.path("flat")), "flat": true}),
+            )
+            .await;
         assert_eq!(r["dest"], h.path("flat/remote.txt"));
-        assert_eq!(std::fs::read_to_string(h.path("flat/remote.txt")).unwrap(), "changed\n");
-        let r = h.run("fetch", json!({"src": h.path("none"), "dest": h.path("out")})).await;
+        assert_eq!(
+            std::fs::read_to_string(h.path("flat/remote.txt")).unwrap(),
+            "changed\n"
+        );
+        let r = h
+            .run(
+                "fetch",
+                json!({"src": h.path("none"), "dest": h.path("out")}),
+            )
+            .await;
         assert_eq!(r["failed"], true);
-        assert_eq!(r["msg"], "the remote file does not exist, not transferring, ignored");
+        assert_eq!(
+            r["msg"],
+            "the remote file does not exist, not transferring, ignored"
+        );
     }
 }

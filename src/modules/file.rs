@@ -189,7 +189,9 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     };
     // A new file keeps touch's default mode unless `mode` is given.
     let change = AttrChange {
-        mode: change.mode.filter(|_| p.exists() || attrs.mode.is_some() || state == "directory"),
+        mode: change
+            .mode
+            .filter(|_| p.exists() || attrs.mode.is_some() || state == "directory"),
         ..change
     };
     if let (Some(m), Some(st)) = (change.mode, &p.stat) {
@@ -197,8 +199,16 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         after.insert("mode".into(), json!(format!("{m:04o}")));
     }
     for (key, want, have) in [
-        ("owner", &change.owner, p.stat.as_ref().map(|s| s.owner.clone())),
-        ("group", &change.group, p.stat.as_ref().map(|s| s.group.clone())),
+        (
+            "owner",
+            &change.owner,
+            p.stat.as_ref().map(|s| s.owner.clone()),
+        ),
+        (
+            "group",
+            &change.group,
+            p.stat.as_ref().map(|s| s.group.clone()),
+        ),
     ] {
         if let (Some(w), Some(h)) = (want, have) {
             before.insert(key.into(), json!(h));
@@ -212,7 +222,13 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     };
     let mut changed = action.is_some() || change.any() || always_changed;
     if !changed && recurse_part.is_none() {
-        return Ok(final_result(&state, &path, src.as_deref(), p.stat.as_ref(), false));
+        return Ok(final_result(
+            &state,
+            &path,
+            src.as_deref(),
+            p.stat.as_ref(),
+            false,
+        ));
     }
     if ctx.check && recurse_part.is_none() && !hard_check {
         let mut r = final_result(&state, &path, src.as_deref(), p.stat.as_ref(), changed);
@@ -285,7 +301,9 @@ fn recurse_script(attrs: &Attrs, check: bool) -> Result<String, String> {
     };
     if let Some(m) = &attrs.mode {
         if !m.chars().all(|c| c.is_digit(8)) {
-            return Err(format!("horde supports recurse only with an octal mode, not {m:?}"));
+            return Err(format!(
+                "horde supports recurse only with an octal mode, not {m:?}"
+            ));
         }
         let m = u32::from_str_radix(m, 8).map_err(|e| e.to_string())?;
         s.push_str(&fix(
@@ -294,10 +312,16 @@ fn recurse_script(attrs: &Attrs, check: bool) -> Result<String, String> {
         ));
     }
     if let Some(o) = &attrs.owner {
-        s.push_str(&fix(format!("! -user {}", quote(o)), format!("chown -h {}", quote(o))));
+        s.push_str(&fix(
+            format!("! -user {}", quote(o)),
+            format!("chown -h {}", quote(o)),
+        ));
     }
     if let Some(g) = &attrs.group {
-        s.push_str(&fix(format!("! -group {}", quote(g)), format!("chgrp -h {}", quote(g))));
+        s.push_str(&fix(
+            format!("! -group {}", quote(g)),
+            format!("chgrp -h {}", quote(g)),
+        ));
     }
     Ok(s)
 }
@@ -324,7 +348,13 @@ fn link_result(path: &str, src: Option<&str>, st: Option<&Stat>, changed: bool) 
     r
 }
 
-fn final_result(state: &str, path: &str, src: Option<&str>, st: Option<&Stat>, changed: bool) -> Vars {
+fn final_result(
+    state: &str,
+    path: &str,
+    src: Option<&str>,
+    st: Option<&Stat>,
+    changed: bool,
+) -> Vars {
     match state {
         "link" | "hard" => {
             let mut r = link_result(path, src, st, changed);
@@ -359,20 +389,41 @@ mod tests {
     async fn directories_are_made_once_with_mode() {
         let h = TestHost::new();
         let d = h.path("a/b");
-        let r = h.run("file", json!({"path": d, "state": "directory", "mode": "0750"})).await;
+        let r = h
+            .run(
+                "file",
+                json!({"path": d, "state": "directory", "mode": "0750"}),
+            )
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
         assert_eq!(r["state"], "directory");
         assert_eq!(mode_of(&d), 0o750);
-        let r = h.run("file", json!({"path": d, "state": "directory", "mode": "0750"})).await;
+        let r = h
+            .run(
+                "file",
+                json!({"path": d, "state": "directory", "mode": "0750"}),
+            )
+            .await;
         assert_eq!(r["changed"], false, "{r:?}");
-        let r = h.diff().run("file", json!({"path": d, "state": "directory", "mode": "u=rwx,go="})).await;
+        let r = h
+            .diff()
+            .run(
+                "file",
+                json!({"path": d, "state": "directory", "mode": "u=rwx,go="}),
+            )
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&d), 0o700);
         assert_eq!(r["diff"]["before"]["mode"], "0750");
         assert_eq!(r["diff"]["after"]["mode"], "0700");
         std::fs::write(h.path("f"), "").unwrap();
-        let r = h.run("file", json!({"path": h.path("f"), "state": "directory"})).await;
-        assert_eq!(r["msg"], format!("{} already exists as a file", h.path("f")));
+        let r = h
+            .run("file", json!({"path": h.path("f"), "state": "directory"}))
+            .await;
+        assert_eq!(
+            r["msg"],
+            format!("{} already exists as a file", h.path("f"))
+        );
     }
 
     #[tokio::test]
@@ -382,10 +433,15 @@ mod tests {
         let r = h.run("file", json!({"path": f, "state": "file"})).await;
         assert_eq!(r["failed"], true);
         assert_eq!(r["msg"], format!("file ({f}) is absent, cannot continue"));
-        let r = h.check().run("file", json!({"path": f, "state": "touch"})).await;
+        let r = h
+            .check()
+            .run("file", json!({"path": f, "state": "touch"}))
+            .await;
         assert_eq!(r["changed"], true);
         assert!(!Path::new(&f).exists(), "check mode touches nothing");
-        let r = h.run("file", json!({"path": f, "state": "touch", "mode": "0604"})).await;
+        let r = h
+            .run("file", json!({"path": f, "state": "touch", "mode": "0604"}))
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&f), 0o604);
         let r = h.run("file", json!({"path": f, "mode": "0604"})).await;
@@ -394,7 +450,10 @@ mod tests {
         let r = h.run("file", json!({"path": f, "mode": "0600"})).await;
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&f), 0o600);
-        let r = h.check().run("file", json!({"path": f, "state": "absent"})).await;
+        let r = h
+            .check()
+            .run("file", json!({"path": f, "state": "absent"}))
+            .await;
         assert_eq!(r["changed"], true);
         assert!(Path::new(&f).exists());
         let r = h.run("file", json!({"path": f, "state": "absent"})).await;
@@ -408,25 +467,52 @@ mod tests {
     async fn links_and_recurse() {
         let h = TestHost::new();
         let l = h.path("l");
-        let r = h.run("file", json!({"path": l, "src": "/tmp", "state": "link"})).await;
+        let r = h
+            .run("file", json!({"path": l, "src": "/tmp", "state": "link"}))
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
         assert_eq!(std::fs::read_link(&l).unwrap(), Path::new("/tmp"));
-        let r = h.run("file", json!({"path": l, "src": "/tmp", "state": "link"})).await;
+        let r = h
+            .run("file", json!({"path": l, "src": "/tmp", "state": "link"}))
+            .await;
         assert_eq!(r["changed"], false);
-        let r = h.run("file", json!({"path": l, "src": "/var", "state": "link"})).await;
+        let r = h
+            .run("file", json!({"path": l, "src": "/var", "state": "link"}))
+            .await;
         assert_eq!(r["changed"], true);
         assert_eq!(std::fs::read_link(&l).unwrap(), Path::new("/var"));
         std::fs::write(h.path("f"), "").unwrap();
-        let r = h.run("file", json!({"path": h.path("f"), "src": "/tmp", "state": "link"})).await;
-        assert!(r["msg"].as_str().unwrap().starts_with("refusing to convert"));
-        let r = h.run("file", json!({"path": h.path("hl"), "src": h.path("f"), "state": "hard"})).await;
+        let r = h
+            .run(
+                "file",
+                json!({"path": h.path("f"), "src": "/tmp", "state": "link"}),
+            )
+            .await;
+        assert!(
+            r["msg"]
+                .as_str()
+                .unwrap()
+                .starts_with("refusing to convert")
+        );
+        let r = h
+            .run(
+                "file",
+                json!({"path": h.path("hl"), "src": h.path("f"), "state": "hard"}),
+            )
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
-        let r = h.run("file", json!({"path": h.path("hl"), "src": h.path("f"), "state": "hard"})).await;
+        let r = h
+            .run(
+                "file",
+                json!({"path": h.path("hl"), "src": h.path("f"), "state": "hard"}),
+            )
+            .await;
         assert_eq!(r["changed"], false, "{r:?}");
 
         std::fs::create_dir_all(h.path("tree/sub")).unwrap();
         std::fs::write(h.path("tree/sub/x"), "").unwrap();
-        let args = json!({"path": h.path("tree"), "state": "directory", "recurse": true, "mode": "0700"});
+        let args =
+            json!({"path": h.path("tree"), "state": "directory", "recurse": true, "mode": "0700"});
         let r = h.check().run("file", args.clone()).await;
         assert_eq!(r["changed"], true);
         assert_ne!(mode_of(&h.path("tree/sub/x")), 0o700);

@@ -165,7 +165,10 @@ pub fn present(mut lines: Vec<Vec<u8>>, e: &Edit) -> Result<Edited, String> {
             if strip_eol(cur) == line.as_slice() {
                 index[0] = no as i64;
                 exact_line_match = true;
-            } else if bre_ins.as_ref().is_some_and(|re| re.is_match(without_nl(cur))) {
+            } else if bre_ins
+                .as_ref()
+                .is_some_and(|re| re.is_match(without_nl(cur)))
+            {
                 if ins_after.is_some() {
                     index[1] = no as i64 + 1;
                     if e.firstmatch {
@@ -354,7 +357,7 @@ async fn lineinfile(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             extra.insert("rc".into(), json!(257));
             return fail_with(format!("Destination {path} does not exist !"), extra);
         }
-        Some(_) if p.content.is_none() => {
+        Some(_) if p.content.is_none() || !p.readable => {
             return fail(format!("cannot read {path} on the host"));
         }
         _ => {}
@@ -396,7 +399,10 @@ async fn lineinfile(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         let msg = if edited.msg.is_empty() {
             "ownership, perms or SE linux context changed".to_string()
         } else {
-            format!("{} and ownership, perms or SE linux context changed", edited.msg)
+            format!(
+                "{} and ownership, perms or SE linux context changed",
+                edited.msg
+            )
         };
         r.insert("msg".into(), json!(msg));
         r.insert("changed".into(), json!(true));
@@ -454,38 +460,95 @@ mod tests {
 
     #[test]
     fn present_follows_ansible() {
-        assert_eq!(edit("a\nb\n", line("c")), ("a\nb\nc\n".into(), "line added".into()));
-        assert_eq!(edit("a\nb", line("c")), ("a\nb\nc\n".into(), "line added".into()));
+        assert_eq!(
+            edit("a\nb\n", line("c")),
+            ("a\nb\nc\n".into(), "line added".into())
+        );
+        assert_eq!(
+            edit("a\nb", line("c")),
+            ("a\nb\nc\n".into(), "line added".into())
+        );
         assert_eq!(edit("a\nc\n", line("c")), ("a\nc\n".into(), "".into()));
-        let e = Edit { regexp: re("^b$"), ..line("B") };
-        assert_eq!(edit("a\nb\nb\n", e), ("a\nb\nB\n".into(), "line replaced".into()));
-        let e = Edit { regexp: re("^b"), firstmatch: true, ..line("B") };
+        let e = Edit {
+            regexp: re("^b$"),
+            ..line("B")
+        };
+        assert_eq!(
+            edit("a\nb\nb\n", e),
+            ("a\nb\nB\n".into(), "line replaced".into())
+        );
+        let e = Edit {
+            regexp: re("^b"),
+            firstmatch: true,
+            ..line("B")
+        };
         assert_eq!(edit("a\nb\nb\n", e).0, "a\nB\nb\n");
-        let e = Edit { regexp: re("^zz"), ..line("z") };
+        let e = Edit {
+            regexp: re("^zz"),
+            ..line("z")
+        };
         assert_eq!(edit("a\n", e).0, "a\nz\n");
-        let e = Edit { insertafter: Some("^a".into()), ..line("x") };
+        let e = Edit {
+            insertafter: Some("^a".into()),
+            ..line("x")
+        };
         assert_eq!(edit("a\nb\na\n", e).0, "a\nb\na\nx\n");
-        let e = Edit { insertafter: Some("^a".into()), firstmatch: true, ..line("x") };
+        let e = Edit {
+            insertafter: Some("^a".into()),
+            firstmatch: true,
+            ..line("x")
+        };
         assert_eq!(edit("a\nb\na\n", e).0, "a\nx\nb\na\n");
-        let e = Edit { insertafter: None, insertbefore: Some("^b".into()), ..line("x") };
+        let e = Edit {
+            insertafter: None,
+            insertbefore: Some("^b".into()),
+            ..line("x")
+        };
         assert_eq!(edit("a\nb\n", e).0, "a\nx\nb\n");
-        let e = Edit { insertafter: None, insertbefore: Some("BOF".into()), ..line("x") };
+        let e = Edit {
+            insertafter: None,
+            insertbefore: Some("BOF".into()),
+            ..line("x")
+        };
         assert_eq!(edit("a\n", e).0, "x\na\n");
-        let e = Edit { insertafter: Some("^nomatch".into()), ..line("x") };
+        let e = Edit {
+            insertafter: Some("^nomatch".into()),
+            ..line("x")
+        };
         assert_eq!(edit("a\n", e).0, "a\nx\n");
-        let e = Edit { regexp: re(r"^(\w+)=(?P<v>.*)$"), backrefs: true, ..line(r"\1 is \g<v>") };
+        let e = Edit {
+            regexp: re(r"^(\w+)=(?P<v>.*)$"),
+            backrefs: true,
+            ..line(r"\1 is \g<v>")
+        };
         assert_eq!(edit("k=v\n", e).0, "k is v\n");
-        let e = Edit { regexp: re("^nomatch"), backrefs: true, ..line("x") };
+        let e = Edit {
+            regexp: re("^nomatch"),
+            backrefs: true,
+            ..line("x")
+        };
         assert_eq!(edit("a\n", e), ("a\n".into(), "".into()));
-        let e = Edit { search_string: Some("b = ".into()), ..line("b = 2") };
-        assert_eq!(edit("a\nb = 1\n", e), ("a\nb = 2\n".into(), "line replaced".into()));
+        let e = Edit {
+            search_string: Some("b = ".into()),
+            ..line("b = 2")
+        };
+        assert_eq!(
+            edit("a\nb = 1\n", e),
+            ("a\nb = 2\n".into(), "line replaced".into())
+        );
     }
 
     #[test]
     fn absent_removes_every_match() {
-        let e = Edit { regexp: re("^#"), ..Edit::default() };
+        let e = Edit {
+            regexp: re("^#"),
+            ..Edit::default()
+        };
         let r = absent(split_lines(b"#a\nb\n#c\n"), &e);
-        assert_eq!((r.lines.concat(), r.found, r.msg.as_str()), (b"b\n".to_vec(), 2, "2 line(s) removed"));
+        assert_eq!(
+            (r.lines.concat(), r.found, r.msg.as_str()),
+            (b"b\n".to_vec(), 2, "2 line(s) removed")
+        );
     }
 
     #[tokio::test]
@@ -500,17 +563,38 @@ mod tests {
         assert_eq!(r["diff"]["before"], "a=1\nb=2\n");
         assert_eq!(r["diff"]["after"], "a=1\nb=3\n");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "a=1\nb=2\n");
-        let r = h.run("lineinfile", json!({"path": f, "regexp": "^b=", "line": "b=3", "backup": true})).await;
+        let r = h
+            .run(
+                "lineinfile",
+                json!({"path": f, "regexp": "^b=", "line": "b=3", "backup": true}),
+            )
+            .await;
         assert_eq!(r["msg"], "line replaced");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "a=1\nb=3\n");
         assert_eq!(mode_of(&f), 0o640, "the mode is kept");
-        assert_eq!(std::fs::read_to_string(r["backup"].as_str().unwrap()).unwrap(), "a=1\nb=2\n");
+        assert_eq!(
+            std::fs::read_to_string(r["backup"].as_str().unwrap()).unwrap(),
+            "a=1\nb=2\n"
+        );
         let r = h.run("lineinfile", args).await;
         assert_eq!(r["changed"], false);
-        let r = h.run("lineinfile", json!({"path": f, "line": "a=1", "state": "absent"})).await;
-        assert_eq!((r["changed"].clone(), r["found"].clone()), (json!(true), json!(1)));
+        let r = h
+            .run(
+                "lineinfile",
+                json!({"path": f, "line": "a=1", "state": "absent"}),
+            )
+            .await;
+        assert_eq!(
+            (r["changed"].clone(), r["found"].clone()),
+            (json!(true), json!(1))
+        );
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "b=3\n");
-        let r = h.run("lineinfile", json!({"path": f, "line": "b=3", "mode": "0600"})).await;
+        let r = h
+            .run(
+                "lineinfile",
+                json!({"path": f, "line": "b=3", "mode": "0600"}),
+            )
+            .await;
         assert_eq!(r["msg"], "ownership, perms or SE linux context changed");
         assert_eq!(mode_of(&f), 0o600);
     }
@@ -522,14 +606,28 @@ mod tests {
         let r = h.run("lineinfile", json!({"path": f, "line": "x"})).await;
         assert_eq!(r["failed"], true);
         assert_eq!(r["msg"], format!("Destination {f} does not exist !"));
-        let r = h.run("lineinfile", json!({"path": f, "line": "x", "create": true})).await;
+        let r = h
+            .run(
+                "lineinfile",
+                json!({"path": f, "line": "x", "create": true}),
+            )
+            .await;
         assert_eq!(r["changed"], true, "{r:?}");
         assert_eq!(std::fs::read_to_string(&f).unwrap(), "x\n");
-        let r = h.run("lineinfile", json!({"path": h.dir(), "line": "x"})).await;
+        let r = h
+            .run("lineinfile", json!({"path": h.dir(), "line": "x"}))
+            .await;
         assert!(r["msg"].as_str().unwrap().ends_with("is a directory !"));
-        let r = h.run("lineinfile", json!({"path": f, "line": "x", "regexp": "("})).await;
+        let r = h
+            .run("lineinfile", json!({"path": f, "line": "x", "regexp": "("}))
+            .await;
         assert!(r["msg"].as_str().unwrap().contains("regular expression"));
-        let r = h.run("lineinfile", json!({"path": f, "line": 3, "create": "maybe"})).await;
+        let r = h
+            .run(
+                "lineinfile",
+                json!({"path": f, "line": 3, "create": "maybe"}),
+            )
+            .await;
         assert!(r["msg"].as_str().unwrap().contains("'create'"), "{r:?}");
     }
 }

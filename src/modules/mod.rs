@@ -12,7 +12,10 @@
 //! argument specs are here so every task is validated the same way before anything runs.
 
 // Remote and input paths must not panic.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod args;
 pub mod command;

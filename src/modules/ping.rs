@@ -40,6 +40,9 @@ mod tests {
         assert_eq!(r["ping"], "pong");
         assert_eq!(r["changed"], false);
         assert_eq!(h.run("ping", json!({"data": "x"})).await["ping"], "x");
-        assert_eq!(h.run("ping", json!({"data": "crash"})).await["failed"], true);
+        assert_eq!(
+            h.run("ping", json!({"data": "crash"})).await["failed"],
+            true
+        );
     }
 }

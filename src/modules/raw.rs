@@ -56,12 +56,19 @@ mod tests {
     #[tokio::test]
     async fn raw_runs_the_text_as_it_is() {
         let h = TestHost::new();
-        let r = h.run("raw", json!({"_raw_params": "echo a; echo b >&2; exit 3"})).await;
+        let r = h
+            .run("raw", json!({"_raw_params": "echo a; echo b >&2; exit 3"}))
+            .await;
         assert_eq!(r["stdout"], "a\n");
         assert_eq!(r["stderr_lines"], json!(["b"]));
         assert_eq!(r["rc"], 3);
         assert_eq!(r["failed"], true);
-        let r = h.run("raw", json!({"_raw_params": "echo $0", "executable": "/bin/bash"})).await;
+        let r = h
+            .run(
+                "raw",
+                json!({"_raw_params": "echo $0", "executable": "/bin/bash"}),
+            )
+            .await;
         assert_eq!(r["stdout"], "/bin/bash\n");
         let r = h.check().run("raw", json!({"_raw_params": "echo a"})).await;
         assert_eq!(r["skipped"], true);

@@ -208,7 +208,7 @@ pub fn probe_script(path: &str, o: &ProbeOpts) -> String {
     } else {
         "[ -f \"$p\" ] && ! [ -h \"$p\" ]"
     };
-    s.push_str(&format!("if {regular}; then\n"));
+    s.push_str(&format!("if {regular}; then\n:\n"));
     if let Some(cmd) = o.checksum {
         s.push_str(&format!(
             "if command -v {cmd} >/dev/null; then h=$({cmd} < \"$p\") && echo \"H ${{h%% *}}\"; else echo 'E {cmd} is not installed on the host (coreutils is needed)'; fi\n"
@@ -223,7 +223,7 @@ pub fn probe_script(path: &str, o: &ProbeOpts) -> String {
             quote(sum)
         )),
     }
-    s.push_str("fi\nelse\necho A\n[ -d \"$(dirname -- \"$p\")\" ] && echo D\nfi\n");
+    s.push_str("fi\nelse\necho A\n! [ -d \"$(dirname -- \"$p\")\" ] || echo D\nfi\n");
     s
 }
 
@@ -242,7 +242,12 @@ pub fn parse_probe(path: &str, out: &[u8], limit: Option<u64>) -> Result<Probe, 
         match tag {
             "U" => p.umask = u32::from_str_radix(val.trim(), 8).unwrap_or(0o022),
             "F" => p.path = val.to_string(),
-            "S" => p.stat = Some(Stat::parse_line(&line).ok_or_else(|| format!("cannot read stat output {line:?}"))?),
+            "S" => {
+                p.stat = Some(
+                    Stat::parse_line(&line)
+                        .ok_or_else(|| format!("cannot read stat output {line:?}"))?,
+                )
+            }
             "L" => p.link_target = Some(val.to_string()),
             "P" => {
                 p.readable = val.contains('r');
@@ -329,7 +334,11 @@ pub struct Written {
 /// The script of a [`Write`].
 pub fn write_script(w: &Write<'_>) -> String {
     let mut s = format!("set -e\nd={}\n", quote(w.dest));
-    let target = if w.content.is_some() { "\"$tmp\"" } else { "\"$d\"" };
+    let target = if w.content.is_some() {
+        "\"$tmp\""
+    } else {
+        "\"$d\""
+    };
     if let Some(src) = &w.content {
         s.push_str("dir=$(dirname -- \"$d\")\n");
         if w.make_parents {
@@ -434,7 +443,12 @@ impl Attrs {
     }
 
     /// What differs from `current` (`None`: the path is new, made with `umask`'s default).
-    pub fn change(&self, current: Option<&Stat>, is_dir: bool, umask: u32) -> Result<AttrChange, String> {
+    pub fn change(
+        &self,
+        current: Option<&Stat>,
+        is_dir: bool,
+        umask: u32,
+    ) -> Result<AttrChange, String> {
         let base = match current {
             Some(st) => st.perm(),
             None => (if is_dir { 0o777 } else { 0o666 }) & !umask,
@@ -452,8 +466,16 @@ impl Attrs {
         };
         Ok(AttrChange {
             mode: (current.is_none() || want != base).then_some(want),
-            owner: differs(&self.owner, current.map(|s| s.owner.as_str()), current.map(|s| s.uid)),
-            group: differs(&self.group, current.map(|s| s.group.as_str()), current.map(|s| s.gid)),
+            owner: differs(
+                &self.owner,
+                current.map(|s| s.owner.as_str()),
+                current.map(|s| s.uid),
+            ),
+            group: differs(
+                &self.group,
+                current.map(|s| s.group.as_str()),
+                current.map(|s| s.gid),
+            ),
         })
     }
 }
@@ -539,7 +561,12 @@ pub fn content_diff(before: Option<&[u8]>, after: &[u8], header: &str) -> Value 
     let mut d = serde_json::Map::new();
     d.insert("before_header".into(), json!(header));
     d.insert("after_header".into(), json!(header));
-    let text = |b: &[u8]| std::str::from_utf8(b).ok().filter(|_| !b.contains(&0)).map(str::to_string);
+    let text = |b: &[u8]| {
+        std::str::from_utf8(b)
+            .ok()
+            .filter(|_| !b.contains(&0))
+            .map(str::to_string)
+    };
     if after.len() as u64 > DIFF_MAX {
         d.insert("src_larger".into(), json!(DIFF_MAX));
         return Value::Object(d);
@@ -590,10 +617,14 @@ mod tests {
 
     #[test]
     fn stat_lines_parse() {
-        let out = b"U 0022\nS 81a4 0 0 6 1.5 2.5 3.5 10 20 1 8 4096 root root\nP rw\nH abc\nC\nline\n";
+        let out =
+            b"U 0022\nS 81a4 0 0 6 1.5 2.5 3.5 10 20 1 8 4096 root root\nP rw\nH abc\nC\nline\n";
         let p = parse_probe("/x", out, None).unwrap();
         let st = p.stat.unwrap();
-        assert_eq!((st.kind(), st.mode_str(), st.size), (Kind::File, "0644".into(), 6));
+        assert_eq!(
+            (st.kind(), st.mode_str(), st.size),
+            (Kind::File, "0644".into(), 6)
+        );
         assert_eq!(p.checksum.as_deref(), Some("abc"));
         assert_eq!(p.content.as_deref(), Some(&b"line\n"[..]));
         assert!(p.readable && p.writeable && !p.executable);

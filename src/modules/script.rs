@@ -32,18 +32,31 @@ async fn script(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     // The arguments go to the shell as written, as in Ansible.
     let rest = words.get(1).map_or("", |(off, _)| &line[*off..]);
     let Some(local) = ctx.find_source(path, "files") else {
-        return fail(format!("Could not find or access '{path}' on the Ansible Controller."));
+        return fail(format!(
+            "Could not find or access '{path}' on the Ansible Controller."
+        ));
     };
-    let body = std::fs::read(&local)
-        .map_err(|e| Fail::Module(super::failed(format!("could not read {}: {e}", local.display()))))?;
+    let body = std::fs::read(&local).map_err(|e| {
+        Fail::Module(super::failed(format!(
+            "could not read {}: {e}",
+            local.display()
+        )))
+    })?;
     if ctx.check {
         let mut r = ok(false);
         r.insert("skipped".into(), json!(true));
-        r.insert("msg".into(), json!("Check mode is not supported for this task."));
+        r.insert(
+            "msg".into(),
+            json!("Check mode is not supported for this task."),
+        );
         return Ok(r);
     }
     let (creates, removes) = (a.str("creates")?, a.str("removes")?);
-    let mut sh = guards(a.str("chdir")?.as_deref(), creates.as_deref(), removes.as_deref());
+    let mut sh = guards(
+        a.str("chdir")?.as_deref(),
+        creates.as_deref(),
+        removes.as_deref(),
+    );
     let runner = match a.str("executable")? {
         Some(exe) => format!("{} ", quote(&exe)),
         None => String::new(),
@@ -70,15 +83,32 @@ mod tests {
     async fn script_runs_with_args_and_is_removed() {
         let h = TestHost::new();
         std::fs::create_dir(h.path("files")).unwrap();
-        std::fs::write(h.path("files/s.sh"), "#!/bin/sh\necho \"arg=$1\"; echo \"$0\" > \"$2\"\nexit 4\n").unwrap();
+        std::fs::write(
+            h.path("files/s.sh"),
+            "#!/bin/sh\necho \"arg=$1\"; echo \"$0\" > \"$2\"\nexit 4\n",
+        )
+        .unwrap();
         let note = h.path("where");
-        let r = h.run("script", json!({"_raw_params": format!("s.sh 'a b' {note}")})).await;
+        let r = h
+            .run(
+                "script",
+                json!({"_raw_params": format!("s.sh 'a b' {note}")}),
+            )
+            .await;
         assert_eq!(r["stdout"], "arg=a b\n", "{r:?}");
         assert_eq!(r["rc"], 4);
         assert_eq!(r["failed"], true);
         let used = std::fs::read_to_string(&note).unwrap();
-        assert!(!std::path::Path::new(used.trim()).exists(), "the temp file is gone");
-        let r = h.run("script", json!({"_raw_params": format!("s.sh x y creates={note}")})).await;
+        assert!(
+            !std::path::Path::new(used.trim()).exists(),
+            "the temp file is gone"
+        );
+        let r = h
+            .run(
+                "script",
+                json!({"_raw_params": format!("s.sh x y creates={note}")}),
+            )
+            .await;
         assert_eq!(r["changed"], false);
         let r = h.run("script", json!({"_raw_params": "missing.sh"})).await;
         assert!(r["msg"].as_str().unwrap().contains("'missing.sh'"));

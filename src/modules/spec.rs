@@ -468,11 +468,7 @@ static SPECS: &[ModuleSpec] = &[
         name: "include_vars",
         free_form: true,
         any_args: false,
-        params: &[
-            p("_raw_params", Str),
-            p("file", Str),
-            p("name", Str),
-        ],
+        params: &[p("_raw_params", Str), p("file", Str), p("name", Str)],
     },
 ];
 

@@ -21,7 +21,8 @@ async fn stat(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             Some("sha1"),
         )?
         .unwrap_or_default();
-    let checksum: Option<&'static str> = match (args.bool_or("get_checksum", true)?, algo.as_str()) {
+    let checksum: Option<&'static str> = match (args.bool_or("get_checksum", true)?, algo.as_str())
+    {
         (false, _) => None,
         (true, "md5") => Some("md5sum"),
         (true, "sha224") => Some("sha224sum"),
@@ -134,7 +135,12 @@ mod tests {
         let r = h.run("stat", json!({"path": h.path("l")})).await;
         assert_eq!(r["stat"]["islnk"], true);
         assert_eq!(r["stat"]["lnk_source"], f);
-        let r = h.run("stat", json!({"path": h.path("l"), "follow": true, "checksum_algorithm": "sha256"})).await;
+        let r = h
+            .run(
+                "stat",
+                json!({"path": h.path("l"), "follow": true, "checksum_algorithm": "sha256"}),
+            )
+            .await;
         assert_eq!(r["stat"]["isreg"], true);
         assert_eq!(r["stat"]["checksum"].as_str().unwrap().len(), 64);
         let r = h.run("stat", json!({"path": h.path("none")})).await;

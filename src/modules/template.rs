@@ -23,7 +23,10 @@ async fn template(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         return fail(format!("Could not find or access '{src}'"));
     };
     let text = std::fs::read_to_string(&path).map_err(|e| {
-        Fail::Module(super::failed(format!("could not read {}: {e}", path.display())))
+        Fail::Module(super::failed(format!(
+            "could not read {}: {e}",
+            path.display()
+        )))
     })?;
     let mut vars = ctx.vars.clone();
     let full = path.display().to_string();
@@ -78,7 +81,9 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "hello\n");
         assert_eq!(mode_of(&dest), 0o640);
         assert_eq!(h.run("template", args).await["changed"], false);
-        let r = h.run("template", json!({"src": "nope.j2", "dest": dest})).await;
+        let r = h
+            .run("template", json!({"src": "nope.j2", "dest": dest}))
+            .await;
         assert_eq!(r["failed"], true);
         assert!(r["msg"].as_str().unwrap().contains("nope.j2"));
     }

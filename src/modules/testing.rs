@@ -26,7 +26,9 @@ pub struct Flags<'a> {
 
 impl Flags<'_> {
     pub async fn run(&self, module: &str, args: Value) -> Vars {
-        self.host.run_with(module, args, self.check, self.diff).await
+        self.host
+            .run_with(module, args, self.check, self.diff)
+            .await
     }
 }
 
@@ -58,15 +60,27 @@ impl TestHost {
     }
 
     pub fn check(&self) -> Flags<'_> {
-        Flags { host: self, check: true, diff: false }
+        Flags {
+            host: self,
+            check: true,
+            diff: false,
+        }
     }
 
     pub fn diff(&self) -> Flags<'_> {
-        Flags { host: self, check: false, diff: true }
+        Flags {
+            host: self,
+            check: false,
+            diff: true,
+        }
     }
 
     pub fn check_diff(&self) -> Flags<'_> {
-        Flags { host: self, check: true, diff: true }
+        Flags {
+            host: self,
+            check: true,
+            diff: true,
+        }
     }
 
     pub async fn run(&self, module: &str, args: Value) -> Vars {
@@ -99,5 +113,9 @@ impl TestHost {
 
 /// The permission bits of a path (not following a symlink).
 pub fn mode_of(path: &str) -> u32 {
-    std::fs::symlink_metadata(path).unwrap().permissions().mode() & 0o7777
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
