@@ -278,7 +278,7 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     let st = if ctx.check {
         p.stat.clone()
     } else {
-        text.lines().find_map(|l| Stat::parse_line(l))
+        text.lines().find_map(Stat::parse_line)
     };
     let mut r = final_result(&state, &path, src.as_deref(), st.as_ref(), changed);
     if ctx.diff && changed {

@@ -415,7 +415,7 @@ async fn lineinfile(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         ctx,
         Write {
             dest: &path,
-            content: edited.changed.then(|| Source::Bytes(after)),
+            content: edited.changed.then_some(Source::Bytes(after)),
             mode: if edited.changed {
                 change.mode.or(existing_perm)
             } else {
