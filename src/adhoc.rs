@@ -3,7 +3,7 @@
 //! main entry is [`run`]; a host's end is a [`HostResult`].
 
 use crate::inventory::Inventory;
-use crate::shell::quote;
+use crate::modules::command;
 use crate::ssh::{ExecOutput, ExecRequest, Session, SshContext, SshError, resolve};
 use crate::transport::{Become, Transport};
 use crate::vars::{Vars, combine};
@@ -51,80 +51,16 @@ pub struct AdhocTask {
     pub timeout: Option<Duration>,
 }
 
-/// Quotes one word of the command module: `$VAR` and a leading `~` still expand (as
-/// Ansible's `expand_argument_vars`), nothing else is special.
-fn command_word(word: &str) -> String {
-    let (home, rest) = match word.strip_prefix('~') {
-        Some(r) if r.is_empty() || r.starts_with('/') => ("~", r),
-        _ => ("", word),
-    };
-    if !rest.contains('$') {
-        return format!(
-            "{home}{}",
-            if rest.is_empty() {
-                String::new()
-            } else {
-                quote(rest)
-            }
-        );
-    }
-    let mut out = String::from("\"");
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\\' | '`' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '$' if chars.peek() == Some(&'(') => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    format!("{home}{out}")
-}
-
 impl AdhocTask {
     /// The shell command line sent to the host; `chdir=DIR` in the arguments applies to
     /// command and shell.
     pub fn command_line(&self) -> Result<String, String> {
         match self.module {
             AdhocModule::Raw => Ok(self.args.clone()),
-            AdhocModule::Command | AdhocModule::Shell => {
-                let (chdir, rest) = split_chdir(&self.args)?;
-                // `exec` so that the command's own exit (a signal included) reaches sshd.
-                let body = if self.module == AdhocModule::Shell {
-                    format!("exec /bin/sh -c {}", quote(&rest))
-                } else {
-                    let words = crate::shell::split(&rest)
-                        .map_err(|e| format!("cannot split {rest:?}: {e}"))?;
-                    if words.is_empty() {
-                        return Err("no command given (-a)".into());
-                    }
-                    let argv: Vec<String> = words.iter().map(|w| command_word(w)).collect();
-                    format!("exec {}", argv.join(" "))
-                };
-                Ok(match chdir {
-                    Some(dir) => format!("cd {} && {body}", command_word(&dir)),
-                    None => body,
-                })
-            }
+            AdhocModule::Command => command::adhoc_line(command::Kind::Command, &self.args),
+            AdhocModule::Shell => command::adhoc_line(command::Kind::Shell, &self.args),
         }
     }
-}
-
-/// Takes a leading `chdir=DIR` out of module arguments.
-fn split_chdir(args: &str) -> Result<(Option<String>, String), String> {
-    let trimmed = args.trim_start();
-    if let Some(rest) = trimmed.strip_prefix("chdir=") {
-        let words = crate::shell::split_with_offsets(rest)
-            .map_err(|e| format!("cannot split {args:?}: {e}"))?;
-        if let Some((_, dir)) = words.first() {
-            let after = words.get(1).map(|(off, _)| &rest[*off..]).unwrap_or("");
-            return Ok((Some(dir.clone()), after.to_string()));
-        }
-    }
-    Ok((None, args.to_string()))
 }
 
 /// How a host ended.

@@ -11,11 +11,31 @@
 //! `fail`, `pause`, `meta`, `include_tasks` ...) live in the engine, not here; their
 //! argument specs are here so every task is validated the same way before anything runs.
 
+// Remote and input paths must not panic.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod args;
+pub mod command;
+mod copy;
+mod fetch;
+mod file;
+mod lineinfile;
+mod outcome;
+mod ping;
+mod raw;
+mod remote_file;
+mod script;
 mod package;
 mod service;
 mod spec;
+mod stat;
 mod system;
+mod template;
+#[cfg(test)]
+mod testing;
 mod uri;
 mod user;
 mod wait_for;
@@ -110,10 +130,19 @@ pub fn ok(changed: bool) -> Vars {
 
 /// Runs a remote module (one that acts on the host). `name` is the canonical short name.
 /// Returns `None` when `name` is not a remote module (an engine action, or unknown).
-#[allow(clippy::match_single_binding)] // until the other modules' arms are here
 pub async fn run(name: &str, args: &Args, ctx: &Ctx<'_>) -> Option<ModResult> {
-    let _ = (args, ctx);
-    match name {
-        _ => system::run_system(name, args, ctx).await,
-    }
+    Some(match name {
+        "command" => command::run(command::Kind::Command, args, ctx).await,
+        "shell" => command::run(command::Kind::Shell, args, ctx).await,
+        "raw" => raw::run(args, ctx).await,
+        "script" => script::run(args, ctx).await,
+        "copy" => copy::run(args, ctx).await,
+        "template" => template::run(args, ctx).await,
+        "file" => file::run(args, ctx).await,
+        "lineinfile" => lineinfile::run(args, ctx).await,
+        "stat" => stat::run(args, ctx).await,
+        "fetch" => fetch::run(args, ctx).await,
+        "ping" => ping::run(args, ctx).await,
+        _ => return system::run_system(name, args, ctx).await,
+    })
 }
