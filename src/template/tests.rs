@@ -192,6 +192,12 @@ fn template_files_keep_trailing_newlines() {
         t.render_file("n={{ n }}", "a.j2", &v).ok().as_deref(),
         Some("n=3")
     );
+    let mut nl = v.clone();
+    nl.insert("s".into(), json!("x\n"));
+    assert_eq!(
+        t.render_file("{{ s }}\n", "a.j2", &nl).ok().as_deref(),
+        Some("x\n")
+    );
     // trim_blocks: the newline after a block tag goes.
     let src = "{% for i in lst %}\n- {{ i }}\n{% endfor %}\n";
     assert_eq!(
