@@ -167,6 +167,7 @@ fn shown(r: &HostResult) -> Value {
     }
     let mut m = r.result.clone();
     m.shift_remove("ansible_facts");
+    m.retain(|k, _| !k.starts_with("_ansible"));
     if r.status == Status::Failed {
         m.shift_remove("failed");
     }
@@ -233,7 +234,9 @@ impl Console {
     }
 
     fn verbose_result(&self, r: &HostResult) -> bool {
-        self.verbosity > 0 || r.action == "debug"
+        self.verbosity > 0
+            || r.action == "debug"
+            || r.result.contains_key("_ansible_verbose_always")
     }
 
     fn diff_text(&self, r: &HostResult) {

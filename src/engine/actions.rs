@@ -96,6 +96,9 @@ fn assert(args: &Args, raw_args: &Vars, templar: &Templar, vars: &Vars) -> Vars 
         }
     }
     let mut r = ok(false);
+    if !args.bool_or("quiet", false).unwrap_or(false) {
+        r.insert("_ansible_verbose_always".into(), Value::Bool(true));
+    }
     r.insert(
         "msg".into(),
         args.get("success_msg")

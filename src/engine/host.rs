@@ -93,36 +93,7 @@ impl RunCtx {
         combine(&mut v, &scope.vars);
         combine(&mut v, &hs.facts);
         combine(&mut v, &self.spec.extra_vars);
-        self.resolve_lazy(&mut v);
         v
-    }
-
-    /// Variables whose values are templates are rendered (in up to three passes, so
-    /// chains resolve), as Ansible resolves them when read.
-    fn resolve_lazy(&self, vars: &mut Vars) {
-        for _ in 0..3 {
-            let pending: Vec<String> = vars
-                .iter()
-                .filter(|(k, v)| k.as_str() != "hostvars" && has_template(v))
-                .map(|(k, _)| k.clone())
-                .collect();
-            if pending.is_empty() {
-                return;
-            }
-            let mut progressed = false;
-            for k in pending {
-                if let Some(raw) = vars.get(&k).cloned()
-                    && let Ok(done) = self.templar.render(&raw, vars)
-                    && done != raw
-                {
-                    vars.insert(k, done);
-                    progressed = true;
-                }
-            }
-            if !progressed {
-                return;
-            }
-        }
     }
 
     fn group_names(&self, host: &str) -> Vec<String> {
@@ -878,15 +849,6 @@ pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-fn has_template(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains("{{") || s.contains("{%"),
-        Value::Array(a) => a.iter().any(has_template),
-        Value::Object(m) => m.values().any(has_template),
-        _ => false,
     }
 }
 

@@ -63,7 +63,9 @@ fn an_undefined_variable_names_the_variable_and_the_task() {
     assert!(run.stdout.contains("nosuchvar"), "{}", run.stdout);
     assert!(run.stdout.contains("use it"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("localhost                  : ok=0    changed=0    unreachable=0    failed=1"),
+        run.stdout.contains(
+            "localhost                  : ok=0    changed=0    unreachable=0    failed=1"
+        ),
         "{}",
         run.stdout
     );
@@ -111,9 +113,14 @@ fn local_tasks_change_files_and_the_recap_counts_them() {
         std::fs::metadata(&target).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert!(run.stdout.contains("RUNNING HANDLER [done]"), "{}", run.stdout);
     assert!(
-        run.stdout.contains("localhost                  : ok=4    changed=2 "),
+        run.stdout.contains("RUNNING HANDLER [done]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("localhost                  : ok=4    changed=2 "),
         "{}",
         run.stdout
     );
@@ -122,9 +129,15 @@ fn local_tasks_change_files_and_the_recap_counts_them() {
         .arg(&pb)
         .run()
         .expect_code(0);
-    assert!(!again.stdout.contains("RUNNING HANDLER"), "{}", again.stdout);
     assert!(
-        again.stdout.contains("localhost                  : ok=3    changed=0 "),
+        !again.stdout.contains("RUNNING HANDLER"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("localhost                  : ok=3    changed=0 "),
         "{}",
         again.stdout
     );
@@ -143,8 +156,16 @@ fn list_tasks_and_syntax_check_do_not_run_anything() {
         .run()
         .expect_code(0);
     assert!(run.stdout.contains("play #1 (all): p"), "{}", run.stdout);
-    assert!(run.stdout.contains("      one\tTAGS: [a]"), "{}", run.stdout);
-    assert!(run.stdout.contains("      two\tTAGS: [b]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("      one\tTAGS: [a]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("      two\tTAGS: [b]"),
+        "{}",
+        run.stdout
+    );
     let run = horde(["apply", "-i", "h1,h2,", "--list-hosts"])
         .arg(&pb)
         .run()
