@@ -229,6 +229,7 @@ def snapshot(base):
                     with open(path, "rb") as f:
                         data = normalise_bytes(f.read(), base)
                     d["size"] = len(data)
+                    d["nlink"] = st.st_nlink
                     d["content_sha1"] = hashlib.sha1(data).hexdigest()
                     if len(data) <= INLINE_CONTENT_MAX:
                         try:
@@ -303,12 +304,18 @@ TASK_LINE_RE = re.compile(
 
 def stdout_outline(stdout):
     """The lines of the default callback that name a play, task or host status."""
-    out = []
+    out, group = [], []
     for line in stdout.splitlines():
         m = TASK_LINE_RE.match(line)
-        if m:
-            out.append(re.sub(r"\*+$", "", m.group(0)).rstrip())
-    return out
+        if not m:
+            continue
+        text = re.sub(r"\*+$", "", m.group(0)).rstrip()
+        if m.group(2):  # a host line: hosts answer in any order within a task
+            group.append(text)
+            continue
+        out += sorted(group) + [text]
+        group = []
+    return out + sorted(group)
 
 
 def differences(a, b, names=("ansible", "horde"), with_stdout=False):
@@ -337,7 +344,7 @@ def differences(a, b, names=("ansible", "horde"), with_stdout=False):
         if da is None or db is None:
             diffs.append(f"file {rel}: only in {na if db is None else nb}")
             continue
-        for k in ("type", "mode", "owner", "group", "target", "content_sha1"):
+        for k in ("type", "mode", "owner", "group", "target", "nlink", "content_sha1"):
             if da.get(k) != db.get(k):
                 va, vb = da.get(k), db.get(k)
                 if k == "content_sha1" and "content" in da and "content" in db:
