@@ -18,7 +18,8 @@ real sshd hosts (tests/fleet/fleet.py) and compare what each left behind.
 "exit_code" and "recap" are those of the last run; "runs" holds every run (see `# runs:`),
 "files" is the tree under BASEDIR after the last run. File contents and link targets are
 hashed with BASEDIR replaced by "<BASE>" (so trees from different base directories compare
-equal), relpaths too (fetch copies the source's full path under its dest), and Ansible's
+equal), relpaths too (fetch copies the source's full path under its dest; the directories
+it makes for BASE's ancestors are left out), and Ansible's
 backup names (NAME.PID.YYYY-MM-DD@HH:MM:SS~) become NAME.<BACKUP>~ (then ~2, ~3 ... in
 name order when a file has several). Timestamps are never recorded.
 
@@ -78,7 +79,7 @@ RECAP_RE = re.compile(
     r"^(\S+)\s+:\s+" + r"\s+".join(rf"{f}=(\d+)" for f in RECAP_FIELDS) + r"\s*$"
 )
 BACKUP_RE = re.compile(r"^(.*)\.\d+\.\d{4}-\d{2}-\d{2}@\d{2}:\d{2}:\d{2}~$")
-INLINE_CONTENT_MAX = 512
+INLINE_CONTENT_MAX = 4096
 
 
 class Failure(Exception):
@@ -242,7 +243,12 @@ def snapshot(base):
     # Normalise relpaths: the base path (fetch) and backup timestamps.
     out, backups = {}, {}
     base_rel = base.strip("/")
+    base_parts = base_rel.split("/")
+    ancestors = {"/".join(base_parts[:i]) for i in range(1, len(base_parts))}
     for rel in sorted(raw):
+        # fetch recreates the source's full path: its directories above BASE are left out.
+        if any(rel.endswith("/" + a) for a in ancestors):
+            continue
         key = rel.replace(base_rel, "<BASE>")
         head, tail = os.path.split(key)
         m = BACKUP_RE.match(tail)
@@ -309,7 +315,7 @@ def stdout_outline(stdout):
         m = TASK_LINE_RE.match(line)
         if not m:
             continue
-        text = re.sub(r"\*+$", "", m.group(0)).rstrip()
+        text = re.sub(r"\*+$", "", line.split(" => {")[0]).rstrip()
         if m.group(2):  # a host line: hosts answer in any order within a task
             group.append(text)
             continue
