@@ -53,6 +53,7 @@ import pwd
 import re
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -261,6 +262,25 @@ def snapshot(base):
     return out
 
 
+def run_bounded(cmd, cwd, env, timeout):
+    """(exit code or "timeout", stdout, stderr) of CMD, run in a process group of its own
+    that is killed as a whole (ssh clients included) when TIMEOUT seconds pass."""
+    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=timeout)
+        code = p.returncode
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        out, err = p.communicate()
+        code = "timeout"
+        err += f"\n(timed out after {timeout} s)".encode()
+    return code, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
 def run_tool(tool, fleet, base, playbook, horde=None, venv=DEFAULT_VENV, timeout=300):
     playbook = os.path.abspath(playbook)
     base = os.path.abspath(base)
@@ -273,16 +293,7 @@ def run_tool(tool, fleet, base, playbook, horde=None, venv=DEFAULT_VENV, timeout
     stdouts, stderrs, total = [], [], 0.0
     for i in range(runs):
         t0 = time.monotonic()
-        try:
-            p = subprocess.run(cmd, cwd=os.path.dirname(playbook), env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, timeout=timeout)
-            code = p.returncode
-            out = p.stdout.decode("utf-8", "replace")
-            err = p.stderr.decode("utf-8", "replace")
-        except subprocess.TimeoutExpired as e:
-            code = "timeout"
-            out = (e.stdout or b"").decode("utf-8", "replace")
-            err = (e.stderr or b"").decode("utf-8", "replace") + f"\n(timed out after {timeout} s)"
+        code, out, err = run_bounded(cmd, os.path.dirname(playbook), env, timeout)
         wall = round(time.monotonic() - t0, 2)
         total += wall
         stdouts.append(out)
