@@ -37,6 +37,8 @@ Playbook headers, read from the leading comment lines of the playbook:
 
     # args: -t web --skip-tags db      extra ansible-playbook arguments (shell-quoted)
     # runs: 2                          run the playbook this many times in a row
+    # stdout: unordered                 --stdout compares the outline's lines as a multiset
+                                        (strategy: free interleaves tasks at random)
 
 Both tools get `-i FLEETDIR/inventory.ini -e base=BASEDIR ARGS PLAYBOOK`; horde also gets
 `--known-hosts FLEETDIR/known_hosts --host-key-checking strict` (Ansible gets the known_hosts
@@ -92,8 +94,8 @@ class Failure(Exception):
 
 
 def read_headers(playbook):
-    """(extra args, number of runs) from the playbook's leading `# key: value` lines."""
-    args, runs = [], 1
+    """(extra args, number of runs, unordered stdout) from the playbook's leading `# key: value` lines."""
+    args, runs, unordered = [], 1, False
     with open(playbook, encoding="utf-8") as f:
         for line in f:
             s = line.strip()
@@ -101,12 +103,14 @@ def read_headers(playbook):
                 continue
             if not s.startswith("#"):
                 break
-            m = re.match(r"#\s*(args|runs)\s*:\s*(.*)$", s)
+            m = re.match(r"#\s*(args|runs|stdout)\s*:\s*(.*)$", s)
             if m and m.group(1) == "args":
                 args += shlex.split(m.group(2))
             elif m and m.group(1) == "runs":
                 runs = int(m.group(2))
-    return args, runs
+            elif m and m.group(1) == "stdout":
+                unordered = m.group(2).strip() == "unordered"
+    return args, runs, unordered
 
 
 # ---------------------------------------------------------------------------------------
@@ -284,7 +288,7 @@ def run_bounded(cmd, cwd, env, timeout):
 def run_tool(tool, fleet, base, playbook, horde=None, venv=DEFAULT_VENV, timeout=300):
     playbook = os.path.abspath(playbook)
     base = os.path.abspath(base)
-    extra, runs = read_headers(playbook)
+    extra, runs, _ = read_headers(playbook)
     user = fleet_user(fleet)
     prepare_base(base, user)
     env = tool_env(fleet)
@@ -335,7 +339,19 @@ def stdout_outline(stdout):
     return out + sorted(group)
 
 
-def differences(a, b, names=("ansible", "horde"), with_stdout=False):
+def unordered_outline(outline):
+    """Each host line prefixed with its task banner, sorted; banners themselves dropped
+    (strategy: free prints a banner again whenever another host reaches the task)."""
+    out, banner = [], ""
+    for line in outline:
+        if re.match(r"^(PLAY|TASK|RUNNING HANDLER) \[|^PLAY RECAP", line):
+            banner = line
+        else:
+            out.append(f"{banner} | {line}")
+    return sorted(out)
+
+
+def differences(a, b, names=("ansible", "horde"), with_stdout=False, unordered=False):
     diffs = []
     na, nb = names
     if a["exit_code"] != b["exit_code"]:
@@ -370,6 +386,8 @@ def differences(a, b, names=("ansible", "horde"), with_stdout=False):
                 diffs.append(f"file {rel}: {k} {na} {va}, {nb} {vb}")
     if with_stdout:
         oa, ob = stdout_outline(a.get("stdout", "")), stdout_outline(b.get("stdout", ""))
+        if unordered:
+            oa, ob = unordered_outline(oa), unordered_outline(ob)
         if oa != ob:
             import difflib
             diffs.append("stdout outline:\n" + "\n".join(
@@ -429,7 +447,8 @@ def cmd_compare(args):
                 print(f"{name}: kept {work}", file=sys.stderr)
             else:
                 shutil.rmtree(work, ignore_errors=True)
-        diffs = differences(a, b, ("ansible", "horde"), args.stdout and not args.expected)
+        unordered = read_headers(playbook)[2]
+        diffs = differences(a, b, ("ansible", "horde"), args.stdout and not args.expected, unordered)
         if diffs:
             status = 1
             print(f"DIFFER {name}")
