@@ -215,6 +215,13 @@ impl Console {
             }
             Event::Item(r) => self.item(r),
             Event::Host(r) => self.host(r),
+            Event::Included { file, hosts, item } => {
+                let item = item
+                    .as_ref()
+                    .map(|i| format!(" => (item={i})"))
+                    .unwrap_or_default();
+                self.out(&format!("included: {file} for {}{item}", hosts.join(", ")));
+            }
             Event::NoMoreHosts => self.out(&banner("NO MORE HOSTS LEFT")),
             Event::Warning(w) if w.starts_with("FAILED - RETRYING") => self.out(w),
             Event::Warning(w) => super::warn(w),

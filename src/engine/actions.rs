@@ -149,6 +149,7 @@ echo "user_dir=$HOME"
 echo "nproc=$(nproc 2>/dev/null || echo 1)"
 echo "memtotal_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "epoch=$(date +%s)"
+echo "python=$(command -v python3 2>/dev/null) $(python3 --version 2>/dev/null)"
 if [ -r /etc/os-release ]; then . /etc/os-release; echo "os_id=$ID"; echo "os_like=$ID_LIKE"; echo "os_version=$VERSION_ID"; echo "os_codename=$VERSION_CODENAME"; echo "os_name=$NAME"; fi
 "#;
 
@@ -215,9 +216,25 @@ pub fn parse_facts(stdout: &str) -> Vars {
         "distribution_major_version": version.split('.').next().unwrap_or(""),
         "distribution_release": get("os_codename"),
         "date_time": {"epoch": get("epoch")},
-        "python": {"executable": Value::Null},
+        "python": python_fact(&get("python")),
     })
     .as_object()
     .cloned()
     .unwrap_or_default()
+}
+
+/// `ansible_python` from `PATH Python X.Y.Z` (empty when the host has no Python).
+fn python_fact(line: &str) -> Value {
+    let mut words = line.split_whitespace();
+    let (Some(path), Some(_), Some(version)) = (words.next(), words.next(), words.next()) else {
+        return json!({"executable": Value::Null});
+    };
+    let parts: Vec<u64> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+    let part = |i: usize| parts.get(i).copied().unwrap_or(0);
+    json!({
+        "executable": path,
+        "version": {"major": part(0), "minor": part(1), "micro": part(2),
+                    "releaselevel": "final", "serial": 0},
+        "type": "cpython",
+    })
 }

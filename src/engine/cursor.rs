@@ -180,20 +180,23 @@ impl Cursor {
         self.stack.clear();
     }
 
-    /// Inserts dynamically included tasks to run next, in their own scope.
-    pub fn include(&mut self, tasks: Vec<Task>, scope: Arc<Common>) {
+    /// Inserts dynamically included task lists to run next, in order, each in its own
+    /// scope; the include itself is done.
+    pub fn include(&mut self, lists: Vec<(Vec<Task>, Arc<Common>)>) {
         if let Some(top) = self.stack.last_mut() {
             top.index += 1;
         }
-        self.stack.push(Frame {
-            list: Arc::new(tasks),
-            index: 0,
-            phase: Phase::Block,
-            rescue: Arc::default(),
-            always: Arc::default(),
-            scope,
-            failing: false,
-        });
+        for (tasks, scope) in lists.into_iter().rev() {
+            self.stack.push(Frame {
+                list: Arc::new(tasks),
+                index: 0,
+                phase: Phase::Block,
+                rescue: Arc::default(),
+                always: Arc::default(),
+                scope,
+                failing: false,
+            });
+        }
     }
 
     #[cfg(test)]

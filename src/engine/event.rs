@@ -49,6 +49,12 @@ pub enum Event {
     /// A loop item finished (the task's own result follows as [`Event::Host`]).
     Item(HostResult),
     Host(HostResult),
+    /// `include_tasks` loaded a file for these hosts (for one loop item).
+    Included {
+        file: String,
+        hosts: Vec<String>,
+        item: Option<String>,
+    },
     /// Every host of the play failed: the rest is skipped.
     NoMoreHosts,
     /// A message for the user (a warning).

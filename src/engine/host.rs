@@ -21,8 +21,8 @@ pub(crate) struct HostState {
     /// Facts: gathered, `set_fact`, registered results. They outlive the play.
     pub facts: Vars,
     pub cursor: Cursor,
-    /// Handlers notified and not yet run, by the name used in `notify`.
-    pub notified: Vec<String>,
+    /// Handlers notified and not yet run, by their index in the play's handler list.
+    pub notified: Vec<usize>,
     pub failed: bool,
     pub unreachable: bool,
 }
@@ -80,6 +80,7 @@ impl RunCtx {
         v.insert("ansible_diff_mode".into(), json!(self.spec.diff));
         v.insert("ansible_verbosity".into(), json!(self.spec.verbosity));
         v.insert("omit".into(), json!(crate::template::OMIT));
+        v.insert("ansible_managed".into(), json!("Ansible managed"));
         v.insert("group_names".into(), json!(self.group_names(&hs.name)));
         if self.uses_host_lists {
             v.insert("groups".into(), self.groups.clone());
@@ -410,7 +411,7 @@ impl RunCtx {
         }
     }
 
-    fn loop_items(&self, spec: &Loop, vars: &Vars, play: &PlayCtx) -> Result<Vec<Value>, String> {
+    pub(crate) fn loop_items(&self, spec: &Loop, vars: &Vars, play: &PlayCtx) -> Result<Vec<Value>, String> {
         if spec.kind == LoopKind::Fileglob {
             let pattern = self
                 .templar
@@ -657,6 +658,14 @@ impl RunCtx {
             .filter(|(_, v)| v.as_str() != Some(crate::template::OMIT))
             .collect();
         let args = Args::new(name, rendered);
+        if name == "debug"
+            && args.int("verbosity").ok().flatten().unwrap_or(0) > i64::from(self.spec.verbosity)
+        {
+            let mut r = modules::ok(false);
+            r.insert("skipped".into(), json!(true));
+            r.insert("skipped_reason".into(), json!("Verbosity threshold not met."));
+            return Attempt::Done(r);
+        }
         if let Some(r) = actions::run(name, &args, raw_args, &self.templar, vars) {
             return Attempt::Done(r);
         }
@@ -719,11 +728,11 @@ impl RunCtx {
                 Err(e) => return fail(format!("timeout: {e}")),
             },
         };
-        let check = self.spec.check
-            || match &full.check_mode {
-                Some(c) => self.templar.condition(c, vars).unwrap_or(false),
-                None => false,
-            };
+        // A task's `check_mode` wins over `--check` either way.
+        let check = match &full.check_mode {
+            Some(c) => self.templar.condition(c, vars).unwrap_or(self.spec.check),
+            None => self.spec.check,
+        };
         let mut search_dirs: Vec<PathBuf> = Vec::new();
         if let Some(dir) = std::path::Path::new(&task.origin.source).parent() {
             search_dirs.push(dir.to_path_buf());
@@ -745,7 +754,26 @@ impl RunCtx {
         if name == "gather_facts" || name == "setup" {
             return match ctx.sh(actions::FACTS_SCRIPT, None).await {
                 Ok(out) => {
-                    let facts = actions::parse_facts(&String::from_utf8_lossy(&out.stdout));
+                    let mut facts = actions::parse_facts(&String::from_utf8_lossy(&out.stdout));
+                    // setup's `filter`: only the facts whose ansible_ name matches a glob.
+                    if let Ok(Some(filters)) = args.list("filter")
+                        && !filters.is_empty()
+                    {
+                        let res: Vec<regex::Regex> = filters
+                            .iter()
+                            .filter_map(|f| {
+                                let re = format!(
+                                    "^{}$",
+                                    regex::escape(f).replace(r"\*", ".*").replace(r"\?", ".")
+                                );
+                                regex::Regex::new(&re).ok()
+                            })
+                            .collect();
+                        facts.retain(|k, _| {
+                            let full = format!("ansible_{k}");
+                            res.iter().any(|r| r.is_match(&full) || r.is_match(k))
+                        });
+                    }
                     let mut r = modules::ok(false);
                     r.insert("ansible_facts".into(), Value::Object(facts));
                     Attempt::Done(r)
@@ -807,6 +835,14 @@ impl RunCtx {
                 .iter()
                 .find_map(|k| vars.get(*k).and_then(Value::as_str).map(str::to_string))
         });
+        // As Ansible: becoming the user we log in as is no become at all.
+        let login = ["ansible_user", "ansible_ssh_user"]
+            .iter()
+            .find_map(|k| vars.get(*k).and_then(Value::as_str).map(str::to_string))
+            .or_else(|| self.spec.ssh.defaults.user.clone());
+        if login.as_deref() == Some(user.as_str()) && method == BecomeMethod::Sudo {
+            return Ok(None);
+        }
         Ok(Some(Become {
             method,
             user,
@@ -883,7 +919,13 @@ fn done(mut r: Vars) -> TaskOutcome {
     if !r.contains_key("changed") {
         r.insert("changed".into(), json!(false));
     }
-    let status = if result_failed(&r) {
+    let skipped = is_true(r.get("skipped"));
+    if !r.contains_key("failed") && !skipped {
+        r.insert("failed".into(), json!(false));
+    }
+    let status = if skipped {
+        Status::Skipped
+    } else if result_failed(&r) {
         Status::Failed
     } else if result_changed(&r) {
         Status::Changed

@@ -82,6 +82,8 @@ pub(crate) struct PlayCtx {
     pub batch: Vec<String>,
     /// Hosts of the batch still running (for `ansible_play_hosts`).
     pub live: Mutex<Vec<String>>,
+    /// The play's handlers, flattened, in definition order.
+    pub handlers: Vec<crate::playbook::Task>,
 }
 
 impl PlayCtx {

@@ -214,6 +214,20 @@ impl RunCtx {
             .into_iter()
             .filter(|h| hosts.get(h).is_none_or(|s| !s.failed && !s.unreachable))
             .collect();
+        let mut all = all;
+        match play.order.as_deref() {
+            Some("reverse_inventory") => all.reverse(),
+            Some("sorted") => all.sort(),
+            Some("reverse_sorted") => {
+                all.sort();
+                all.reverse();
+            }
+            Some("shuffle") => {
+                use rand::seq::SliceRandom;
+                all.shuffle(&mut rand::rng());
+            }
+            _ => {}
+        }
         if all.is_empty() {
             let _ = self.events.send(Event::NoHostsMatched);
             return PlayEnd::Continue;
@@ -267,6 +281,7 @@ impl RunCtx {
                 all_hosts: all.clone(),
                 batch: batch.clone(),
                 live: Mutex::new(batch.clone()),
+                handlers: handlers.clone(),
             };
             let mut states: Vec<HostState> =
                 batch
@@ -395,25 +410,38 @@ impl RunCtx {
             match &task.action {
                 Action::Module { name, args, .. } if name == "meta" => {
                     let what = args.get("_raw_params").map(value_text).unwrap_or_default();
+                    // A meta task's `when` picks the hosts it applies to.
+                    let mut chosen = HashSet::new();
+                    for i in &members {
+                        let full = task.common.inherit(&next.scope);
+                        let vars = self.task_vars(pctx, &states[*i], &full);
+                        match self.when_holds(&full, &vars) {
+                            Ok(true) => {
+                                chosen.insert(*i);
+                            }
+                            Ok(false) => {}
+                            Err(e) => self.warn(format!("{}: {e}", task.origin)),
+                        }
+                    }
                     match what.as_str() {
                         "flush_handlers" => {
                             self.flush_handlers(play, pctx, states, &members, handlers)
                                 .await;
                         }
-                        "end_play" => {
+                        "end_play" if !chosen.is_empty() => {
                             for hs in states.iter_mut() {
                                 hs.cursor.stop();
                             }
                             return PlayEnd::Continue;
                         }
                         "end_host" => {
-                            for i in &members {
+                            for i in &chosen {
                                 states[*i].cursor.stop();
                             }
-                            continue;
                         }
-                        "noop" | "clear_facts" | "clear_host_errors" | "refresh_inventory"
-                        | "reset_connection" | "end_batch" | "end_role" => {}
+                        "end_play" | "noop" | "clear_facts" | "clear_host_errors"
+                        | "refresh_inventory" | "reset_connection" | "end_batch"
+                        | "end_role" => {}
                         other => {
                             self.warn(format!("{}: unknown meta action {other:?}", task.origin))
                         }
@@ -423,10 +451,15 @@ impl RunCtx {
                     }
                 }
                 Action::Include { .. } => {
+                    let mut included: IndexMap<(String, Option<String>), Vec<String>> =
+                        IndexMap::new();
                     for (i, n) in &group {
-                        let pctx_ref = pctx;
-                        self.include(pctx_ref, &mut states[*i], n);
+                        let hs = &mut states[*i];
+                        for entry in self.include(pctx, hs, n) {
+                            included.entry(entry).or_default().push(hs.name.clone());
+                        }
                     }
+                    self.report_included(included);
                 }
                 _ => {
                     let ends = self.run_group(play, pctx, states, &members, &next).await;
@@ -488,10 +521,17 @@ impl RunCtx {
                             }
                             hs.cursor.advance();
                         }
-                        Action::Include { .. } => self.include(pctx, hs, &next),
+                        Action::Include { .. } => {
+                            let mut included = IndexMap::new();
+                            for entry in self.include(pctx, hs, &next) {
+                                included.insert(entry, vec![hs.name.clone()]);
+                            }
+                            self.report_included(included);
+                        }
                         _ => {
+                            let full = task.common.inherit(&next.scope);
                             let _ = self.events.send(Event::TaskStart {
-                                name: task.display_name(),
+                                name: self.task_title(pctx, hs, &task, &full),
                                 handler: false,
                             });
                             let _permit = self.forks.clone().acquire_owned().await;
@@ -510,58 +550,135 @@ impl RunCtx {
         }
     }
 
-    /// `include_tasks`: loads the file for the host and continues inside it.
-    fn include(&self, pctx: &PlayCtx, hs: &mut HostState, next: &Next) {
+    /// `include_tasks`: loads the file (once per loop item) for the host and continues
+    /// inside it. Returns what was included (file, item label), for the `included:` lines.
+    fn include(
+        &self,
+        pctx: &PlayCtx,
+        hs: &mut HostState,
+        next: &Next,
+    ) -> Vec<(String, Option<String>)> {
         let task = next.task();
         let Action::Include { file, base } = &task.action else {
-            return;
+            hs.cursor.advance();
+            return vec![];
         };
         let full = task.common.inherit(&next.scope);
         let vars = self.task_vars(pctx, hs, &full);
-        match self.when_holds(&full, &vars) {
-            Ok(true) => {}
-            Ok(false) => {
-                hs.cursor.advance();
-                return;
-            }
-            Err(e) => {
-                self.warn(format!("{}: {e}", task.origin));
-                hs.cursor.advance();
-                return;
-            }
-        }
-        let name = match self.templar.render(file, &vars) {
-            Ok(v) => value_text(&v),
-            Err(e) => {
-                self.warn(format!("{}: include_tasks: {e}", task.origin));
-                hs.cursor.advance();
-                return;
-            }
+        // Each item: its variables and label.
+        let items: Vec<(Vars, Option<String>)> = match &task.loop_ {
+            None => vec![(Vars::new(), None)],
+            Some(spec) => match self.loop_items(spec, &vars, pctx) {
+                Ok(items) => items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, item)| {
+                        let mut v = Vars::new();
+                        v.insert(spec.loop_var.clone(), item.clone());
+                        if let Some(ix) = &spec.index_var {
+                            v.insert(ix.clone(), json!(index));
+                        }
+                        (v, Some(value_text(&item)))
+                    })
+                    .collect(),
+                Err(e) => {
+                    self.include_failed(hs, e);
+                    return vec![];
+                }
+            },
         };
-        let path = base.join(&name);
-        match load_task_file(&path) {
-            Ok(tasks) => {
-                let mut scope = full.clone();
-                scope.when.clear();
-                hs.cursor.include(tasks, Arc::new(scope));
-            }
-            Err(e) => {
-                self.stats_mut(&hs.name, |s| s.failed += 1);
-                let _ = self.events.send(Event::Host(HostResult {
-                    host: hs.name.clone(),
-                    delegated_to: None,
-                    status: Status::Failed,
-                    result: crate::modules::failed(e.to_string()),
-                    item: None,
-                    ignored: false,
-                    action: "include_tasks".into(),
-                    no_log: false,
-                    rescued: false,
-                }));
-                if hs.cursor.fail() == Failure::Fatal {
-                    hs.failed = true;
+        let mut frames = Vec::new();
+        let mut reported = Vec::new();
+        for (item_vars, label) in items {
+            let mut iv = vars.clone();
+            combine(&mut iv, &item_vars);
+            match self.when_holds(&full, &iv) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    self.include_failed(hs, format!("{}: {e}", task.origin));
+                    return vec![];
                 }
             }
+            let name = match self.templar.render(file, &iv) {
+                Ok(v) => value_text(&v),
+                Err(e) => {
+                    self.include_failed(hs, format!("{}: include_tasks: {e}", task.origin));
+                    return vec![];
+                }
+            };
+            let path = base.join(&name);
+            match load_task_file(&path) {
+                Ok(tasks) => {
+                    let mut scope = full.clone();
+                    scope.when.clear();
+                    combine(&mut scope.vars, &item_vars);
+                    frames.push((tasks, Arc::new(scope)));
+                    reported.push((path.display().to_string(), label));
+                }
+                Err(e) => {
+                    self.include_failed(hs, e.to_string());
+                    return vec![];
+                }
+            }
+        }
+        if reported.is_empty() {
+            // Nothing included: the include itself is skipped.
+            self.stats_mut(&hs.name, |s| s.skipped += 1);
+            let _ = self.events.send(Event::Host(HostResult {
+                host: hs.name.clone(),
+                delegated_to: None,
+                status: Status::Skipped,
+                result: crate::modules::ok(false),
+                item: None,
+                ignored: false,
+                action: "include_tasks".into(),
+                no_log: false,
+                rescued: false,
+            }));
+        }
+        hs.cursor.include(frames);
+        reported
+    }
+
+    fn include_failed(&self, hs: &mut HostState, msg: String) {
+        self.stats_mut(&hs.name, |s| s.failed += 1);
+        let _ = self.events.send(Event::Host(HostResult {
+            host: hs.name.clone(),
+            delegated_to: None,
+            status: Status::Failed,
+            result: crate::modules::failed(msg),
+            item: None,
+            ignored: false,
+            action: "include_tasks".into(),
+            no_log: false,
+            rescued: false,
+        }));
+        if hs.cursor.fail() == Failure::Fatal {
+            hs.failed = true;
+        }
+    }
+
+    /// `included: FILE for HOSTS` lines; each counts as ok for its hosts.
+    fn report_included(&self, included: IndexMap<(String, Option<String>), Vec<String>>) {
+        for ((file, item), hosts) in included {
+            for h in &hosts {
+                self.stats_mut(h, |s| s.ok += 1);
+            }
+            let _ = self.events.send(Event::Included { file, hosts, item });
+        }
+    }
+
+    /// The task's name as shown, templated with the host's variables where it can be.
+    fn task_title(&self, pctx: &PlayCtx, hs: &HostState, task: &Task, full: &Common) -> String {
+        let name = task.display_name();
+        if !name.contains("{{") {
+            return name;
+        }
+        let vars = self.task_vars(pctx, hs, full);
+        match self.templar.render(&Value::String(name.clone()), &vars) {
+            Ok(v) => value_text(&v),
+            Err(_) => name,
         }
     }
 
@@ -584,11 +701,13 @@ impl RunCtx {
         next: &Next,
     ) -> Vec<StepEnd> {
         let task = next.task();
-        let _ = self.events.send(Event::TaskStart {
-            name: task.display_name(),
-            handler: false,
-        });
         let full = task.common.inherit(&next.scope);
+        if let Some((_, hs)) = states.iter().enumerate().find(|(i, _)| members.contains(i)) {
+            let _ = self.events.send(Event::TaskStart {
+                name: self.task_title(pctx, hs, task, &full),
+                handler: false,
+            });
+        }
         let run_once = full.run_once.is_some() && {
             let first = states.iter().enumerate().find(|(i, _)| members.contains(i));
             match (first, &full.run_once) {
@@ -603,16 +722,20 @@ impl RunCtx {
             let mut idx: Vec<usize> = members.iter().copied().collect();
             idx.sort();
             let first = idx[0];
+            let before = states[first].facts.clone();
             let end = self.step(pctx, &mut states[first], next, false).await;
-            // The others share the result without running the task.
-            let registered = task
-                .register
-                .as_ref()
-                .and_then(|r| states[first].facts.get(r).cloned());
+            // The others share the result (registered, set_fact) without running the task.
+            let shared: Vec<(String, Value)> = states[first]
+                .facts
+                .iter()
+                .filter(|(k, v)| before.get(k.as_str()) != Some(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             for &i in &idx[1..] {
-                if let (Some(reg), Some(v)) = (&task.register, &registered) {
-                    states[i].facts.insert(reg.clone(), v.clone());
+                for (k, v) in &shared {
+                    states[i].facts.insert(k.clone(), v.clone());
                 }
+                self.publish_facts(&states[i]);
                 states[i].cursor.advance();
             }
             return vec![end];
@@ -673,8 +796,20 @@ impl RunCtx {
                     s.changed += 1
                 });
                 for n in &task.notify {
-                    if !hs.notified.contains(n) {
-                        hs.notified.push(n.clone());
+                    let mut found = false;
+                    for (i, h) in pctx.handlers.iter().enumerate() {
+                        if h.name.as_deref() == Some(n.as_str()) || h.listen.contains(n) {
+                            found = true;
+                            if !hs.notified.contains(&i) {
+                                hs.notified.push(i);
+                            }
+                        }
+                    }
+                    if !found {
+                        self.warn(format!(
+                            "{}: the requested handler '{n}' was not found in the play's handlers",
+                            task.origin
+                        ));
                     }
                 }
             }
@@ -758,15 +893,14 @@ impl RunCtx {
         handlers: &[Task],
     ) {
         let force = self.spec.force_handlers || play.force_handlers;
-        for handler in handlers {
-            let names: Vec<&String> = handler.name.iter().chain(handler.listen.iter()).collect();
+        for (index, handler) in handlers.iter().enumerate() {
             let chosen: HashSet<usize> = states
                 .iter()
                 .enumerate()
                 .filter(|(i, hs)| {
                     members.contains(i)
                         && (force || (!hs.failed && !hs.unreachable))
-                        && hs.notified.iter().any(|n| names.contains(&n))
+                        && hs.notified.contains(&index)
                 })
                 .map(|(i, _)| i)
                 .collect();
@@ -789,7 +923,7 @@ impl RunCtx {
                 if !chosen.contains(&i) {
                     continue;
                 }
-                hs.notified.retain(|n| !names.contains(&n));
+                hs.notified.retain(|n| *n != index);
                 let next = &next;
                 work.push(async move {
                     let _permit = self.forks.clone().acquire_owned().await;

@@ -465,6 +465,23 @@ static SPECS: &[ModuleSpec] = &[
         params: &[p("_raw_params", Str), p("file", Str)],
     },
     ModuleSpec {
+        name: "setup",
+        free_form: false,
+        any_args: false,
+        params: &[
+            p("gather_subset", List),
+            p("filter", List),
+            p("gather_timeout", Int),
+            p("fact_path", Str),
+        ],
+    },
+    ModuleSpec {
+        name: "gather_facts",
+        free_form: false,
+        any_args: false,
+        params: &[p("parallel", Bool)],
+    },
+    ModuleSpec {
         name: "include_vars",
         free_form: true,
         any_args: false,

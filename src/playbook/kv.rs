@@ -6,53 +6,54 @@ use serde_json::Value;
 
 /// Splits an argument string into words, keeping quotes and `{{ }}` blocks inside a word.
 pub fn split_args(text: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
+    split_spans(text)
+        .into_iter()
+        .map(|(a, b)| text[a..b].to_string())
+        .collect()
+}
+
+/// The byte ranges of the words of an argument string.
+fn split_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start: Option<usize> = None;
     let mut quote: Option<char> = None;
     let mut depth = 0usize;
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
+        let (pos, c) = chars[i];
+        let next = chars.get(i + 1).map(|(_, c)| *c);
+        let mut step = 1;
         if let Some(q) = quote {
-            cur.push(c);
             if c == '\\' && next.is_some() {
-                cur.push(chars[i + 1]);
-                i += 2;
-                continue;
-            }
-            if c == q {
+                step = 2;
+            } else if c == q {
                 quote = None;
             }
-        } else if (c == '{' && matches!(next, Some('{' | '%' | '#'))) && depth < 64 {
+        } else if c == '{' && matches!(next, Some('{' | '%' | '#')) && depth < 64 {
             depth += 1;
-            cur.push(c);
-            cur.push(chars[i + 1]);
-            i += 2;
-            continue;
+            step = 2;
         } else if depth > 0 && matches!(c, '}' | '%' | '#') && next == Some('}') {
             depth -= 1;
-            cur.push(c);
-            cur.push('}');
-            i += 2;
-            continue;
+            step = 2;
         } else if depth == 0 && (c == '"' || c == '\'') {
             quote = Some(c);
-            cur.push(c);
         } else if depth == 0 && c.is_whitespace() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
+            if let Some(s) = start.take() {
+                spans.push((s, pos));
             }
-        } else {
-            cur.push(c);
+            i += 1;
+            continue;
         }
-        i += 1;
+        if start.is_none() {
+            start = Some(pos);
+        }
+        i += step;
     }
-    if !cur.is_empty() {
-        words.push(cur);
+    if let Some(s) = start {
+        spans.push((s, text.len()));
     }
-    words
+    spans
 }
 
 fn unquote(s: &str) -> String {
@@ -68,8 +69,13 @@ fn unquote(s: &str) -> String {
 /// pairs (and pairs whose key is not in `free_form_keys`) make up `_raw_params`.
 pub fn parse_kv(text: &str, free_form: bool, free_form_keys: &[&str]) -> Vars {
     let mut out = Vars::new();
-    let mut raw: Vec<String> = Vec::new();
-    for word in split_args(text) {
+    // The text between the words is kept, so a multi-line shell script keeps its lines.
+    let mut raw = String::new();
+    let mut prev_end: Option<usize> = None;
+    for (a, b) in split_spans(text) {
+        let gap = prev_end.map_or("", |e| &text[e..a]);
+        prev_end = Some(b);
+        let word = &text[a..b];
         let pair = word.split_once('=').filter(|(k, _)| {
             !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         });
@@ -77,16 +83,17 @@ pub fn parse_kv(text: &str, free_form: bool, free_form_keys: &[&str]) -> Vars {
             Some((k, v)) if !free_form || free_form_keys.contains(&k) => {
                 out.insert(k.to_string(), Value::String(unquote(v)));
             }
-            _ => raw.push(word),
+            _ => {
+                if !raw.is_empty() {
+                    raw.push_str(gap);
+                }
+                raw.push_str(word);
+            }
         }
     }
-    if free_form {
-        if !raw.is_empty() {
-            out.insert("_raw_params".into(), Value::String(raw.join(" ")));
-        }
-    } else if !raw.is_empty() {
-        // Not pairs: keep the text so validation can name it.
-        out.insert("_raw_params".into(), Value::String(raw.join(" ")));
+    if !raw.is_empty() {
+        // Not pairs (or a free-form command): kept as text.
+        out.insert("_raw_params".into(), Value::String(raw));
     }
     out
 }
@@ -111,5 +118,9 @@ mod tests {
             json!({"chdir": "/tmp", "_raw_params": "echo {{ x | default('a b') }} x=1"})
         );
         assert_eq!(split_args("a 'b c' \"d e\""), vec!["a", "'b c'", "\"d e\""]);
+        assert_eq!(
+            Value::Object(parse_kv("a=1\nx\n  y z\n", true, &["a"])),
+            json!({"a": "1", "_raw_params": "x\n  y z"})
+        );
     }
 }

@@ -348,7 +348,27 @@ impl Loader {
                         format!("import_playbook: {} does not exist", target_path.display()),
                     ));
                 }
-                plays.extend(self.playbook(&target_path)?);
+                let mut imported = self.playbook(&target_path)?;
+                for (k, v) in pairs {
+                    match k.key_string().as_str() {
+                        "vars" => {
+                            let vars = vars_of(path, v, "vars")?;
+                            for play in &mut imported {
+                                crate::vars::combine(&mut play.common.vars, &vars);
+                            }
+                        }
+                        "when" | "tags" => {
+                            let mut c = Common::default();
+                            common_key(path, &mut c, &k.key_string(), v)?;
+                            for play in &mut imported {
+                                play.common.when.extend(c.when.iter().cloned());
+                                play.common.tags.extend(c.tags.iter().cloned());
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                plays.extend(imported);
                 continue;
             }
             plays.push(self.play(path, &dir, item, pairs)?);
@@ -380,6 +400,7 @@ impl Loader {
             strategy: Strategy::Linear,
             max_fail_percentage: None,
             force_handlers: false,
+            order: None,
         };
         let mut has_hosts = false;
         let mut name = None;
@@ -450,6 +471,24 @@ impl Loader {
                     if !empty {
                         return Err(err(file, k, "roles are not supported by horde yet"));
                     }
+                }
+                "order" => {
+                    let o = str_of(file, v, "order")?;
+                    const ORDERS: &[&str] = &[
+                        "inventory",
+                        "reverse_inventory",
+                        "sorted",
+                        "reverse_sorted",
+                        "shuffle",
+                    ];
+                    if !ORDERS.contains(&o.as_str()) {
+                        return Err(err(
+                            file,
+                            v,
+                            format!("order must be one of {}, not {o:?}", ORDERS.join(", ")),
+                        ));
+                    }
+                    play.order = Some(o);
                 }
                 "vars_prompt" => {
                     return Err(err(file, k, "vars_prompt is not supported by horde"));

@@ -99,6 +99,8 @@ pub struct Play {
     pub strategy: Strategy,
     pub max_fail_percentage: Option<f64>,
     pub force_handlers: bool,
+    /// `order:` of the hosts (inventory, reverse_inventory, sorted, reverse_sorted, shuffle).
+    pub order: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
