@@ -25,6 +25,9 @@ struct Frame {
     scope: Arc<Common>,
     /// In `always` after a failure nobody rescued: the failure goes on afterwards.
     failing: bool,
+    /// Whether leaving this frame moves its parent on (not for included lists: the include
+    /// already did).
+    advances_parent: bool,
 }
 
 /// The next task of a host: the task, its inherited scope, and the phase it runs in.
@@ -75,6 +78,7 @@ impl Cursor {
                 always: Arc::default(),
                 scope,
                 failing: false,
+                advances_parent: true,
             }],
         }
     }
@@ -101,6 +105,7 @@ impl Cursor {
                         always: always.clone(),
                         scope,
                         failing: false,
+                        advances_parent: true,
                     };
                     self.stack.push(frame);
                     continue;
@@ -130,8 +135,10 @@ impl Cursor {
                     }
                 }
                 _ => {
-                    self.stack.pop();
-                    if let Some(parent) = self.stack.last_mut() {
+                    let done = self.stack.pop();
+                    if let Some(parent) = self.stack.last_mut()
+                        && done.is_some_and(|f| f.advances_parent)
+                    {
                         parent.index += 1;
                     }
                 }
@@ -195,6 +202,7 @@ impl Cursor {
                 always: Arc::default(),
                 scope,
                 failing: false,
+                advances_parent: false,
             });
         }
     }

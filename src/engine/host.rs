@@ -312,6 +312,7 @@ impl RunCtx {
         let mut results = Vec::with_capacity(items.len());
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let total = items.len();
+        let all_items = items.clone();
         for (index, item) in items.into_iter().enumerate() {
             let mut iv = vars.clone();
             iv.insert(spec.loop_var.clone(), item.clone());
@@ -321,12 +322,17 @@ impl RunCtx {
                 iv.insert("ansible_index_var".into(), json!(ix));
             }
             if spec.extended {
-                iv.insert(
-                    "ansible_loop".into(),
-                    json!({"index": index + 1, "index0": index, "first": index == 0,
-                           "last": index + 1 == total, "length": total,
-                           "revindex": total - index, "revindex0": total - index - 1}),
-                );
+                let mut l = json!({"index": index + 1, "index0": index, "first": index == 0,
+                       "last": index + 1 == total, "length": total,
+                       "revindex": total - index, "revindex0": total - index - 1,
+                       "allitems": all_items});
+                if index > 0 {
+                    l["previtem"] = all_items[index - 1].clone();
+                }
+                if index + 1 < total {
+                    l["nextitem"] = all_items[index + 1].clone();
+                }
+                iv.insert("ansible_loop".into(), l);
             }
             let (status, mut r) = match self.when(full, &iv) {
                 Err(e) => (Status::Failed, modules::failed(e)),
@@ -411,7 +417,12 @@ impl RunCtx {
         }
     }
 
-    pub(crate) fn loop_items(&self, spec: &Loop, vars: &Vars, play: &PlayCtx) -> Result<Vec<Value>, String> {
+    pub(crate) fn loop_items(
+        &self,
+        spec: &Loop,
+        vars: &Vars,
+        play: &PlayCtx,
+    ) -> Result<Vec<Value>, String> {
         if spec.kind == LoopKind::Fileglob {
             let pattern = self
                 .templar
@@ -663,7 +674,10 @@ impl RunCtx {
         {
             let mut r = modules::ok(false);
             r.insert("skipped".into(), json!(true));
-            r.insert("skipped_reason".into(), json!("Verbosity threshold not met."));
+            r.insert(
+                "skipped_reason".into(),
+                json!("Verbosity threshold not met."),
+            );
             return Attempt::Done(r);
         }
         if let Some(r) = actions::run(name, &args, raw_args, &self.templar, vars) {

@@ -440,8 +440,7 @@ impl RunCtx {
                             }
                         }
                         "end_play" | "noop" | "clear_facts" | "clear_host_errors"
-                        | "refresh_inventory" | "reset_connection" | "end_batch"
-                        | "end_role" => {}
+                        | "refresh_inventory" | "reset_connection" | "end_batch" | "end_role" => {}
                         other => {
                             self.warn(format!("{}: unknown meta action {other:?}", task.origin))
                         }
@@ -814,10 +813,14 @@ impl RunCtx {
                 }
             }
             Status::Skipped => self.stats_mut(&hs.name, |s| s.skipped += 1),
-            Status::Failed if outcome.ignored => self.stats_mut(&hs.name, |s| {
-                s.ok += 1;
-                s.ignored += 1
-            }),
+            Status::Failed if outcome.ignored => {
+                let changed = outcome.result.get("changed").and_then(Value::as_bool) == Some(true);
+                self.stats_mut(&hs.name, |s| {
+                    s.ok += 1;
+                    s.ignored += 1;
+                    s.changed += u32::from(changed);
+                })
+            }
             Status::Failed => {}
             Status::Unreachable => self.stats_mut(&hs.name, |s| s.unreachable += 1),
         }
