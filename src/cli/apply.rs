@@ -60,11 +60,8 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     for e in &args.extra_vars {
         combine(&mut extra, &parse_extra_vars(e).map_err(UsageError)?);
     }
-    let sources = if args.source.inventory.is_empty() {
-        vec!["localhost,".to_string()]
-    } else {
-        args.source.inventory.clone()
-    };
+    // No inventory: only the implicit localhost, as ansible-playbook.
+    let sources = args.source.inventory.clone();
     let leases = Leases::acquire(&sources).await?;
     let mut loaded = inventory::load(&leases.sources())?;
     for w in &loaded.warnings {

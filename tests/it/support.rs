@@ -64,6 +64,11 @@ impl Horde {
         self
     }
 
+    pub fn arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.arg(arg);
+        self
+    }
+
     pub fn env_remove(mut self, key: &str) -> Self {
         self.cmd.env_remove(key);
         self
