@@ -766,10 +766,12 @@ impl RunCtx {
         handler: bool,
     ) -> StepEnd {
         let task = next.task();
-        let outcome = tokio::select! {
-            o = self.run_task(pctx, hs, task, &next.scope) => o,
-            _ = self.cancel.cancelled() => return StepEnd::default(),
-        };
+        // Every remote wait inside races the run's cancellation itself (so a cancelled
+        // command is signalled on the host); its result is then not counted.
+        let outcome = self.run_task(pctx, hs, task, &next.scope).await;
+        if self.cancel.is_cancelled() {
+            return StepEnd::default();
+        }
         self.apply(pctx, hs, task, outcome, handler)
     }
 
