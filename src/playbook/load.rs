@@ -205,6 +205,15 @@ fn read_yaml(path: &Path) -> Result<(Node, String), PlaybookError> {
     Ok((node, text))
 }
 
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("{{") || s.contains("{%"),
+        Value::Array(a) => a.iter().any(has_template),
+        Value::Object(m) => m.values().any(has_template),
+        _ => false,
+    }
+}
+
 fn text_uses_host_lists(text: &str) -> bool {
     [
         "hostvars",
@@ -843,6 +852,33 @@ impl Loader {
                 canon.insert(name, v);
             }
             args = canon;
+            // Literal values (no template in them) are type-checked now, before anything
+            // runs; templated ones are checked on each host after rendering.
+            let typed = modules::Args::new(spec.name, args.clone());
+            for (k, v) in &args {
+                if has_template(v) {
+                    continue;
+                }
+                let Some(param) = spec.param(k) else { continue };
+                let checked = match param.kind {
+                    modules::ParamKind::Bool => typed.bool(k).map(drop),
+                    modules::ParamKind::Int => typed.int(k).map(drop),
+                    modules::ParamKind::Float => typed.float(k).map(drop),
+                    modules::ParamKind::Mode => typed.mode(k).map(drop),
+                    modules::ParamKind::List => typed.list(k).map(drop),
+                    modules::ParamKind::Dict => typed.dict(k).map(drop),
+                    modules::ParamKind::Str if matches!(v, Value::Array(_) | Value::Object(_)) => {
+                        Err(modules::ArgError(format!(
+                            "argument '{k}' of module {} must be a string, not {v}",
+                            spec.name
+                        )))
+                    }
+                    _ => Ok(()),
+                };
+                if let Err(e) = checked {
+                    return Err(err(file, value, e.0));
+                }
+            }
         }
         Ok((written, args))
     }
@@ -947,6 +983,22 @@ mod tests {
             e.message.contains("did you mean \"content\""),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn a_literal_of_the_wrong_type_is_refused_at_load() {
+        let e = load_text(
+            "- hosts: all\n  tasks:\n    - copy: {dest: /x, content: a, backup: maybe}\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("'backup'"), "{}", e.message);
+        assert!(e.message.contains("bool"), "{}", e.message);
+        assert!(
+            load_text(
+                "- hosts: all\n  tasks:\n    - copy: {dest: /x, content: a, backup: \"{{ b }}\"}\n"
+            )
+            .is_ok()
         );
     }
 
