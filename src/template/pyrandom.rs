@@ -244,5 +244,12 @@ mod tests {
         let mut l: Vec<u32> = (1..=9).collect();
         r.shuffle(&mut l);
         assert_eq!(l, [6, 2, 8, 7, 3, 4, 9, 1, 5]);
+        // random.Random(7).randrange(0, 1000000000000, 1): 40 random bits.
+        assert_eq!(
+            PyRandom::from_int_seed(7).randbelow(1_000_000_000_000),
+            434439589175
+        );
+        // random.Random(-7).randrange(10, 100, 7)
+        assert_eq!(10 + 7 * PyRandom::from_int_seed(-7).randbelow(13), 45);
     }
 }

@@ -203,9 +203,23 @@ impl Templar {
         if !rewrite::has_jinja(s) {
             return Ok(Value::String(s.to_string()));
         }
-        if let Some(expr) = lone_expression(s) {
+        // Jinja drops one trailing line break of the source, so `"{{ n }}\n"` is a lone
+        // expression too: an int stays an int (its newline is lost), a string gets the
+        // newline back.
+        let body = ["\r\n", "\n", "\r"]
+            .iter()
+            .find_map(|nl| s.strip_suffix(nl))
+            .unwrap_or(s);
+        if let Some(expr) = lone_expression(body) {
             let value = self.eval(Kind::Expr, expr, s, vars, depth)?;
             return match value {
+                Some(Value::String(mut text)) => {
+                    let have = trailing_newlines(&text);
+                    for _ in have..trailing_newlines(s) {
+                        text.push('\n');
+                    }
+                    Ok(Value::String(text))
+                }
                 Some(v) => Ok(v),
                 // Undefined: render it as text for minijinja's error naming the variable.
                 None => self

@@ -80,7 +80,7 @@ fn split(url: &str) -> BTreeMap<&'static str, Value> {
 fn urlsplit(url: Value, query: Option<String>) -> Result<Value, Error> {
     let mut fields = split(&text(&url));
     match query.filter(|q| !q.is_empty()) {
-        None => Ok(Value::from_iter(fields)),
+        None => Ok(Value::from(fields)),
         Some(q) => fields
             .remove(q.as_str())
             .ok_or_else(|| fail(format!("urlsplit: unknown URL component: {q}"))),
