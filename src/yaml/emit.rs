@@ -667,7 +667,7 @@ mod tests {
             "k: ['multi\n\n    line', a]\n"
         );
         assert_eq!(
-            dump(json!({"text": "multi\nline"}), 4, None),
+            dump(json!({"text": "multi\nline"}), 2, None),
             "{text: 'multi\n\n    line'}\n"
         );
         assert_eq!(dump(json!({"k": "x"}), 2, Some(true)), "{k: x}\n");
