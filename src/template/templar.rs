@@ -9,6 +9,8 @@
 //!   undefined too (see [`super::rewrite`]).
 //! - A string that is exactly one `{{ expr }}` (no surrounding text, not even whitespace:
 //!   Ansible renders `" {{ 1 }} "` as the string `" 1 "`) keeps the expression's type.
+//!   Jinja drops one trailing line break first, so `"{{ n }}\n"` gives the int `n`, while a
+//!   string result gets its newline back.
 //! - Conditions must give a bool: a string, int, list or none result is an error
 //!   ("Conditional result (True) was derived from value of type 'str'..."), as Ansible 2.19
 //!   does by default. A condition wholly in `{{ }}` is templated first; a string result is
