@@ -1,11 +1,10 @@
 //! Ansible's list and dict filters: `dict2items`, `items2dict`, `combine`, `flatten`, set
 //! operations (`difference`, `intersect`, `union`, `symmetric_difference`), `product`,
-//! `zip_longest`, `random`, `extract`, and the `dict()` global taking pairs.
+//! `zip_longest`, `random`/`shuffle` (see [`super::pyrandom`]), `subelements`, `extract`, and the `dict()` global taking pairs.
 
 use super::filters::fail;
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, Value};
-use rand::RngExt;
 use serde_json::Value as Json;
 
 pub fn register(env: &mut Environment<'static>) {
@@ -25,7 +24,9 @@ pub fn register(env: &mut Environment<'static>) {
     });
     env.add_filter("product", product);
     env.add_filter("zip_longest", zip_longest);
-    env.add_filter("random", random);
+    env.add_filter("random", super::pyrandom::random);
+    env.add_filter("shuffle", super::pyrandom::shuffle);
+    env.add_filter("subelements", subelements);
     env.add_filter("extract", extract);
     env.add_function("dict", dict);
 }
@@ -132,15 +133,19 @@ fn merge(
     lists: &str,
 ) {
     for (k, v) in over {
-        let merged = match (acc.remove(&k), v) {
-            (Some(Json::Object(mut a)), Json::Object(b)) if recursive => {
+        // A key already there keeps its place, as in a Python dict.
+        let Some(slot) = acc.get_mut(&k) else {
+            acc.insert(k, v);
+            continue;
+        };
+        *slot = match (std::mem::take(slot), v) {
+            (Json::Object(mut a), Json::Object(b)) if recursive => {
                 merge(&mut a, b, recursive, lists);
                 Json::Object(a)
             }
-            (Some(Json::Array(a)), Json::Array(b)) => Json::Array(merge_lists(a, b, lists)),
+            (Json::Array(a), Json::Array(b)) => Json::Array(merge_lists(a, b, lists)),
             (_, v) => v,
         };
-        acc.insert(k, merged);
     }
 }
 
@@ -273,21 +278,6 @@ fn zip_longest(first: Value, rest: Rest<Value>, kwargs: Kwargs) -> Result<Value,
     Ok(Value::from(rows))
 }
 
-fn random(v: Value) -> Result<Value, Error> {
-    let mut rng = rand::rng();
-    if let Some(n) = v.as_i64() {
-        if n <= 0 {
-            return Err(fail("random: the end must be positive"));
-        }
-        return Ok(Value::from(rng.random_range(0..n)));
-    }
-    let list = items(&v)?;
-    if list.is_empty() {
-        return Err(fail("random: the sequence is empty"));
-    }
-    Ok(list[rng.random_range(0..list.len())].clone())
-}
-
 fn extract(key: Value, container: Value, morekeys: Option<Value>) -> Result<Value, Error> {
     let mut v = container.get_item(&key)?;
     if let Some(more) = morekeys {
@@ -326,4 +316,58 @@ fn dict(pairs: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
         out.insert(k.to_string(), to_json(&v)?);
     }
     Ok(from_json(Json::Object(out)))
+}
+
+/// `subelements(key, skip_missing=False)`: `[item, sub]` pairs for each item of the list (or
+/// dict values) and each element of the list at `key` (a dotted path or a list of keys).
+fn subelements(obj: Value, key: Value, skip: Option<bool>, kwargs: Kwargs) -> Result<Value, Error> {
+    let skip_missing = match skip {
+        Some(s) => s,
+        None => kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false),
+    };
+    kwargs.assert_all_used()?;
+    let elements: Vec<Value> = match obj.kind() {
+        ValueKind::Map => obj
+            .try_iter()?
+            .map(|k| obj.get_item(&k))
+            .collect::<Result<_, _>>()?,
+        ValueKind::Seq | ValueKind::Iterable => items(&obj)?,
+        _ => return Err(fail("obj must be a list of dicts or a nested dict")),
+    };
+    let path: Vec<Value> = match key.as_str() {
+        Some(s) => s.split('.').map(Value::from).collect(),
+        None if key.kind() == ValueKind::Seq => items(&key)?,
+        None => return Err(fail("subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    for element in elements {
+        let mut values = element.clone();
+        for k in &path {
+            match values.get_item(k) {
+                Ok(v) if !v.is_undefined() => values = v,
+                _ if skip_missing => {
+                    values = Value::from(Vec::<Value>::new());
+                    break;
+                }
+                _ => {
+                    return Err(fail(format!(
+                        "could not find {} key in iterated item {}",
+                        super::filters::text(&Value::from(vec![k.clone()]))
+                            .trim_start_matches('[')
+                            .trim_end_matches(']'),
+                        values
+                    )));
+                }
+            }
+        }
+        if values.kind() != ValueKind::Seq {
+            return Err(fail(format!(
+                "the key {key} should point to a list, got {values}"
+            )));
+        }
+        for v in values.try_iter()? {
+            out.push(Value::from(vec![element.clone(), v]));
+        }
+    }
+    Ok(Value::from(out))
 }

@@ -1,6 +1,7 @@
 //! Unit tests of the filters, tests, methods and lookups. Expected values were checked with
 //! ansible-core 2.19.14 (`debug: msg=...`, same vars as in `tests.rs`) unless noted.
 
+use super::Templar;
 use super::tests::check;
 use serde_json::json;
 
@@ -358,4 +359,116 @@ fn lookups() {
         &format!("{{{{ lookup('file', '{}') }}}}", path.display()),
         json!("content"),
     )]);
+}
+
+/// The lines of the parity playbook 48-jinja-filters that horde got wrong; expected values
+/// are those ansible-core 2.19.14 wrote on the fleet (tests/parity/playbooks/expected).
+#[test]
+fn jinja_builtins_and_python_formatting() {
+    check(&[
+        ("[{{ 'x' | center(5) }}]", json!("[  x  ]")),
+        (
+            "{{ 'x' | center(6) }}|{{ 'ab' | center(7) }}|",
+            json!("  x   |   ab  |"),
+        ),
+        (
+            "{{ '%s-%03d' | format('id', 7) }} {{ '{:>5}'.format('r') }}",
+            json!("id-007     r"),
+        ),
+        (
+            "{{ '{:05.1f}|{:,}|{:^7}|{:x}|{!r}|{:+d}'.format(3.14159, 1234567, 'mid', 255, 'q', 5) }}",
+            json!("003.1|1,234,567|  mid  |ff|'q'|+5"),
+        ),
+        (
+            "x{{ ['a', 'b'] | zip([1, 2]) | list }}",
+            json!("x[['a', 1], ['b', 2]]"),
+        ),
+        (
+            "x{{ {'b': 1, 'a': 2} | dictsort }}",
+            json!("x[['a', 2], ['b', 1]]"),
+        ),
+        ("x{{ {'x': 1} | items | list }}", json!("x[['x', 1]]")),
+        ("{{ 'a b c' | wordcount }}", json!(3)),
+        ("{{ ('x' * 300) | truncate(10) }}", json!("xxxxxxx...")),
+        (
+            "{{ 'one two three four five' | truncate(12) }}",
+            json!("one two..."),
+        ),
+        ("{{ 1500 | filesizeformat }}", json!("1.5 kB")),
+        ("{{ '<b>x</b>  y &amp; z' | striptags }}", json!("x y & z")),
+        ("x{{ {'a': [1, 'b']} | pprint }}", json!("x{'a': [1, 'b']}")),
+        ("{{ 'a%20b+c' | urldecode }}", json!("a b c")),
+        (
+            "{{ 'https://user@example.com:8443/p?q=1' | urlsplit('port') }} {{ 'https://example.com/p' | urlsplit('hostname') }}",
+            json!("8443 example.com"),
+        ),
+        (
+            "{{ [{'n': 'x', 'l': [1, 2]}] | subelements('l') | map('last') | list }}",
+            json!([1, 2]),
+        ),
+    ]);
+    // Checked with `debug: msg=` (a variable holds the newlines).
+    let t = Templar::new();
+    let mut vars = crate::vars::Vars::new();
+    vars.insert("two".into(), json!("a\nb\n"));
+    vars.insert("gap".into(), json!("a\n\nb"));
+    let src = "f={{ two | indent(2) }}|g={{ gap | indent(2, true) }}|g2={{ gap | indent(width='>', blank=true) }}|";
+    assert_eq!(
+        t.render(&json!(src), &vars).ok(),
+        Some(json!("f=a\n  b\n|g=  a\n\n  b|g2=a\n>\n>b|"))
+    );
+    let url = "{{ 'https://user:pw@Example.COM:8443/p/a?q=1#frag' | urlsplit | to_json }}";
+    assert_eq!(
+        t.render(&json!(url), &vars).ok(),
+        Some(json!(
+            "{\"fragment\": \"frag\", \"hostname\": \"example.com\", \"netloc\": \"user:pw@Example.COM:8443\", \"password\": \"pw\", \"path\": \"/p/a\", \"port\": 8443, \"query\": \"q=1\", \"scheme\": \"https\", \"username\": \"user\"}"
+        ))
+    );
+}
+
+/// Seeded values from playbook 48 on host001 (ansible-core 2.19.14) and `debug: msg=`.
+#[test]
+fn seeded_random_matches_python() {
+    check(&[
+        (
+            "{{ [1, 2, 3, 4, 5, 6, 7, 8, 9] | shuffle(seed='host001') | list }}",
+            json!([6, 2, 8, 7, 3, 4, 9, 1, 5]),
+        ),
+        ("{{ 59 | random(seed='host001') }}", json!(52)),
+        ("{{ ['a', 'b', 'c'] | random(seed='fixed') }}", json!("a")),
+        ("{{ 10 | random(seed=5, start=2, step=3) }}", json!(8)),
+    ]);
+}
+
+/// `combine` keeps the first dict's key order, as Python's dict update does (playbook 48).
+#[test]
+fn combine_keeps_key_order() {
+    check(&[(
+        "{{ {'port': 80, 'tls': {'enabled': false, 'protocols': ['tls1.2']}} | combine({'tls': {'enabled': true}, 'name': 'h'}, recursive=True) | to_json }}",
+        json!(
+            "{\"port\": 80, \"tls\": {\"enabled\": true, \"protocols\": [\"tls1.2\"]}, \"name\": \"h\"}"
+        ),
+    )]);
+}
+
+/// `to_nice_yaml` and `to_yaml` of playbook 49 (ansible-core 2.19.14 on the fleet).
+#[test]
+fn yaml_filters_quote_and_fold_as_pyyaml() {
+    let doc = "{'name': 'host001', 'ports': [80, 443], 'tls': {'enabled': true, 'ciphers': ['ECDHE-RSA-AES128-GCM-SHA256']}, 'empty': {}, 'text': 'multi\\nline', 'quoted': 'yes', 'number_string': '0755'}";
+    let nice = "empty: {}\nname: host001\nnumber_string: '0755'\nports:\n- 80\n- 443\nquoted: 'yes'\ntext: 'multi\n\n    line'\ntls:\n    ciphers:\n    - ECDHE-RSA-AES128-GCM-SHA256\n    enabled: true\n";
+    let flow = "empty: {}\nname: host001\nnumber_string: '0755'\nports: [80, 443]\nquoted: 'yes'\ntext: 'multi\n\n  line'\ntls:\n  ciphers: [ECDHE-RSA-AES128-GCM-SHA256]\n  enabled: true\n";
+    let t = Templar::new();
+    let vars = crate::vars::Vars::new();
+    for (filter, want) in [
+        ("to_nice_yaml", nice),
+        ("to_nice_yaml(indent=4)", nice),
+        ("to_yaml", flow),
+    ] {
+        let src = format!("{{{{ {doc} | {filter} }}}}");
+        assert_eq!(
+            t.render_file(&src, "t", &vars).ok().as_deref(),
+            Some(want),
+            "{filter}"
+        );
+    }
 }

@@ -37,6 +37,8 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("b64decode", b64decode);
     env.add_filter("type_debug", |v: Value| python_type(&v));
     collections::register(env);
+    super::jinja::register(env);
+    super::urls::register(env);
     formats::register(env);
 }
 

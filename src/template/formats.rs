@@ -1,11 +1,12 @@
 //! Serialisation filters shaped like Ansible's Python output: `to_json` (`json.dumps`:
 //! `", "` and `": "` separators, ASCII escapes), `to_nice_json` (sorted, indent 4),
 //! `to_yaml` (PyYAML, flow style for collections of scalars), `to_nice_yaml` (block style,
-//! indent 4), and the `from_json`, `from_yaml`, `from_yaml_all` parsers.
+//! indent 4), both written by [`crate::yaml::Dumper`], and the `from_json`, `from_yaml`, `from_yaml_all` parsers.
 
 use super::collections::{from_json, to_json};
 use super::filters::{fail, text};
 use crate::vars::python_float_repr;
+use crate::yaml::Dumper;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, Value};
 use serde_json::Value as Json;
@@ -28,16 +29,16 @@ pub fn register(env: &mut Environment<'static>) {
             .map(from_json)
             .map_err(|e| fail(format!("from_json: {e}")))
     });
-    env.add_filter("to_yaml", |v: Value, kwargs: Kwargs| {
-        let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(2).max(2);
-        kwargs.assert_all_used()?;
-        Ok::<_, Error>(yaml_text(&to_json(&v)?, indent, true))
-    });
-    env.add_filter("to_nice_yaml", |v: Value, kwargs: Kwargs| {
-        let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4).max(2);
-        kwargs.assert_all_used()?;
-        Ok::<_, Error>(yaml_text(&to_json(&v)?, indent, false))
-    });
+    env.add_filter(
+        "to_yaml",
+        |v: Value, indent: Option<usize>, kwargs: Kwargs| yaml_text(&v, indent, 2, None, kwargs),
+    );
+    env.add_filter(
+        "to_nice_yaml",
+        |v: Value, indent: Option<usize>, kwargs: Kwargs| {
+            yaml_text(&v, indent, 4, Some(false), kwargs)
+        },
+    );
     env.add_filter("from_yaml", |v: Value| {
         let node =
             crate::yaml::load_data(&text(&v)).map_err(|e| fail(format!("from_yaml: {e}")))?;
@@ -164,131 +165,38 @@ fn write_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// PyYAML's `yaml.dump(v, indent=indent, allow_unicode=True, default_flow_style=flow)`:
-/// with `flow`, collections holding only scalars are written inline.
-pub fn yaml_text(v: &Json, indent: usize, flow: bool) -> String {
-    let mut out = String::new();
-    if is_block(v, flow) {
-        write_block(&mut out, v, indent, flow, 0);
-    } else {
-        out.push_str(&inline(v));
-        out.push('\n');
-    }
-    out
-}
-
-/// True if the value is written as block lines rather than inline.
-fn is_block(v: &Json, flow: bool) -> bool {
-    match v {
-        Json::Array(items) if !items.is_empty() => !flow || items.iter().any(is_collection),
-        Json::Object(map) if !map.is_empty() => !flow || map.values().any(is_collection),
-        _ => false,
-    }
-}
-
-fn is_collection(v: &Json) -> bool {
-    matches!(v, Json::Array(_) | Json::Object(_))
-}
-
-fn sorted(map: &serde_json::Map<String, Json>) -> Vec<(&String, &Json)> {
-    let mut entries: Vec<_> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
-    entries
-}
-
-/// Writes a block collection whose first line starts at the current position and whose
-/// other lines are indented by `col`.
-fn write_block(out: &mut String, v: &Json, indent: usize, flow: bool, col: usize) {
-    let pad = |out: &mut String, first: bool| {
-        if !first {
-            out.extend(std::iter::repeat_n(' ', col));
-        }
+/// `yaml.dump(v, Dumper=AnsibleDumper, allow_unicode=True, ...)` with the options Ansible's
+/// `to_yaml` and `to_nice_yaml` pass on (`indent`, `width`, `default_flow_style`,
+/// `sort_keys`).
+fn yaml_text(
+    v: &Value,
+    indent: Option<usize>,
+    default_indent: usize,
+    flow: Option<bool>,
+    kwargs: Kwargs,
+) -> Result<String, Error> {
+    let defaults = Dumper::default();
+    let indent = match indent {
+        Some(i) => i,
+        None => kwargs
+            .get::<Option<usize>>("indent")?
+            .unwrap_or(default_indent),
     };
-    match v {
-        Json::Object(map) => {
-            for (i, (k, val)) in sorted(map).into_iter().enumerate() {
-                pad(out, i == 0);
-                out.push_str(&scalar(&Json::String(k.clone()), false));
-                out.push(':');
-                match val {
-                    Json::Object(_) if is_block(val, flow) => {
-                        out.push('\n');
-                        out.extend(std::iter::repeat_n(' ', col + indent));
-                        write_block(out, val, indent, flow, col + indent);
-                    }
-                    // PyYAML writes a mapping's sequences without indenting the dashes.
-                    Json::Array(_) if is_block(val, flow) => {
-                        out.push('\n');
-                        out.extend(std::iter::repeat_n(' ', col));
-                        write_block(out, val, indent, flow, col);
-                    }
-                    _ => {
-                        out.push(' ');
-                        out.push_str(&inline(val));
-                        out.push('\n');
-                    }
-                }
-            }
-        }
-        Json::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                pad(out, i == 0);
-                if is_block(item, flow) {
-                    out.push('-');
-                    out.extend(std::iter::repeat_n(' ', indent - 1));
-                    write_block(out, item, indent, flow, col + indent);
-                } else {
-                    out.push_str("- ");
-                    out.push_str(&inline(item));
-                    out.push('\n');
-                }
-            }
-        }
-        other => {
-            out.push_str(&inline(other));
-            out.push('\n');
-        }
-    }
-}
-
-fn inline(v: &Json) -> String {
-    match v {
-        Json::Array(items) => {
-            let parts: Vec<String> = items.iter().map(inline_item).collect();
-            format!("[{}]", parts.join(", "))
-        }
-        Json::Object(map) => {
-            let parts: Vec<String> = sorted(map)
-                .into_iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{}: {}",
-                        scalar(&Json::String(k.clone()), true),
-                        inline_item(v)
-                    )
-                })
-                .collect();
-            format!("{{{}}}", parts.join(", "))
-        }
-        other => scalar(other, false),
-    }
-}
-
-fn inline_item(v: &Json) -> String {
-    match v {
-        Json::Array(_) | Json::Object(_) => inline(v),
-        other => scalar(other, true),
-    }
-}
-
-/// A scalar as PyYAML writes it; `in_flow` also quotes flow indicators.
-fn scalar(v: &Json, in_flow: bool) -> String {
-    let text = crate::yaml::to_yaml_string(v);
-    let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
-    match v {
-        Json::String(s) if in_flow && text == *s && s.contains([',', '[', ']', '{', '}']) => {
-            format!("'{}'", s.replace('\'', "''"))
-        }
-        _ => text,
-    }
+    let flow = match kwargs.get::<Option<Value>>("default_flow_style")? {
+        Some(f) if f.is_none() => None,
+        Some(f) => Some(f.is_true()),
+        None => flow,
+    };
+    let dumper = Dumper {
+        indent,
+        width: kwargs
+            .get::<Option<usize>>("width")?
+            .unwrap_or(defaults.width),
+        default_flow_style: flow,
+        sort_keys: kwargs
+            .get::<Option<bool>>("sort_keys")?
+            .unwrap_or(defaults.sort_keys),
+    };
+    kwargs.assert_all_used()?;
+    Ok(dumper.dump(&to_json(v)?))
 }

@@ -197,6 +197,8 @@ fn format(s: &str, args: &[Value]) -> Result<String, Error> {
             }
             '{' => {
                 let field: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                let (field, spec) = field.split_once(':').unwrap_or((&field, ""));
+                let (field, conversion) = field.split_once('!').unwrap_or((field, ""));
                 let index = if field.is_empty() {
                     next += 1;
                     next - 1
@@ -208,12 +210,160 @@ fn format(s: &str, args: &[Value]) -> Result<String, Error> {
                 let v = args
                     .get(index)
                     .ok_or_else(|| fail("format: not enough arguments"))?;
-                out.push_str(&text(v));
+                let v = match conversion {
+                    "r" | "a" => Value::from(repr(v)),
+                    _ => v.clone(),
+                };
+                out.push_str(&format_spec(&v, spec)?);
             }
             c => out.push(c),
         }
     }
     Ok(out)
+}
+
+/// Python's `repr` of a value (strings quoted).
+fn repr(v: &Value) -> String {
+    let list = text(&Value::from(vec![v.clone()]));
+    list[1..list.len() - 1].to_string()
+}
+
+/// Python's format mini-language (`[[fill]align][sign][0][width][,][.precision][type]`) for
+/// strings, ints and floats.
+fn format_spec(v: &Value, spec: &str) -> Result<String, Error> {
+    if spec.is_empty() {
+        return Ok(text(v));
+    }
+    let bad = || fail(format!("invalid format specifier {spec:?} for {v}"));
+    let chars: Vec<char> = spec.chars().collect();
+    let mut i = 0;
+    let (mut fill, mut align) = (' ', None);
+    if chars.len() > 1 && "<>^=".contains(chars[1]) {
+        (fill, align) = (chars[0], Some(chars[1]));
+        i = 2;
+    } else if !chars.is_empty() && "<>^=".contains(chars[0]) {
+        align = Some(chars[0]);
+        i = 1;
+    }
+    let mut sign = '-';
+    if i < chars.len() && "+- ".contains(chars[i]) {
+        sign = chars[i];
+        i += 1;
+    }
+    if i < chars.len() && chars[i] == '0' {
+        if align.is_none() {
+            (fill, align) = ('0', Some('='));
+        }
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < chars.len() && chars[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        chars[start..*i]
+            .iter()
+            .collect::<String>()
+            .parse::<usize>()
+            .ok()
+    };
+    let width = digits(&mut i).unwrap_or(0);
+    let grouping = i < chars.len() && chars[i] == ',';
+    if grouping {
+        i += 1;
+    }
+    let precision = if i < chars.len() && chars[i] == '.' {
+        i += 1;
+        Some(digits(&mut i).ok_or_else(bad)?)
+    } else {
+        None
+    };
+    let kind = chars[i..].iter().collect::<String>();
+    let number = v.kind() == minijinja::value::ValueKind::Number;
+    let float = f64::try_from(v.clone()).ok();
+    let (negative, body) = match kind.as_str() {
+        "" | "s" if !number => {
+            let s = text(v);
+            (
+                false,
+                match precision {
+                    Some(p) => s.chars().take(p).collect(),
+                    None => s,
+                },
+            )
+        }
+        "" | "d" | "n" if v.is_integer() => {
+            let n = v.as_i64().ok_or_else(bad)?;
+            let digits = n.unsigned_abs().to_string();
+            (n < 0, if grouping { group(&digits) } else { digits })
+        }
+        "x" | "X" | "o" | "b" if v.is_integer() => {
+            let n = v.as_i64().ok_or_else(bad)?;
+            let m = n.unsigned_abs();
+            let body = match kind.as_str() {
+                "x" => format!("{m:x}"),
+                "X" => format!("{m:X}"),
+                "o" => format!("{m:o}"),
+                _ => format!("{m:b}"),
+            };
+            (n < 0, body)
+        }
+        "" | "f" | "F" | "e" | "E" | "%" | "g" if number => {
+            let f = float.ok_or_else(bad)?;
+            let p = precision.unwrap_or(6);
+            let body = match kind.as_str() {
+                "" if precision.is_none() => crate::vars::python_float_repr(f.abs()),
+                "f" | "F" => format!("{:.p$}", f.abs()),
+                "%" => format!("{:.p$}%", f.abs() * 100.0),
+                "e" | "E" => {
+                    let s = format!("{:.p$e}", f.abs());
+                    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                    let e: i32 = e.parse().unwrap_or(0);
+                    let s = format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+                    if kind == "E" { s.to_uppercase() } else { s }
+                }
+                _ => format!("{}", f.abs()),
+            };
+            let body = if grouping {
+                match body.split_once('.') {
+                    Some((int, frac)) => format!("{}.{frac}", group(int)),
+                    None => group(&body),
+                }
+            } else {
+                body
+            };
+            (f.is_sign_negative() && f != 0.0, body)
+        }
+        _ => return Err(bad()),
+    };
+    let sign = match (negative, sign) {
+        (true, _) => "-",
+        (false, '+') => "+",
+        (false, ' ') => " ",
+        _ => "",
+    };
+    let len = sign.chars().count() + body.chars().count();
+    let pad = width.saturating_sub(len);
+    let fill_n = |n: usize| fill.to_string().repeat(n);
+    let align = align.unwrap_or(if number { '>' } else { '<' });
+    Ok(match align {
+        '<' => format!("{sign}{body}{}", fill_n(pad)),
+        '^' => format!("{}{sign}{body}{}", fill_n(pad / 2), fill_n(pad - pad / 2)),
+        '=' => format!("{sign}{}{body}", fill_n(pad)),
+        _ => format!("{}{sign}{body}", fill_n(pad)),
+    })
+}
+
+/// Digits in groups of three, comma separated.
+fn group(digits: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn map_method(map: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {

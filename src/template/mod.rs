@@ -7,12 +7,15 @@ mod collections;
 mod filter_tests;
 mod filters;
 mod formats;
+mod jinja;
 mod lookups;
 mod methods;
 mod predicates;
+mod pyrandom;
 mod rewrite;
 mod templar;
 #[cfg(test)]
 mod tests;
+mod urls;
 
 pub use templar::{MAX_DEPTH, OMIT, Templar, TemplateError};

@@ -9,6 +9,8 @@
 //!   undefined too (see [`super::rewrite`]).
 //! - A string that is exactly one `{{ expr }}` (no surrounding text, not even whitespace:
 //!   Ansible renders `" {{ 1 }} "` as the string `" 1 "`) keeps the expression's type.
+//!   Jinja drops one trailing line break first, so `"{{ n }}\n"` gives the int `n`, while a
+//!   string result gets its newline back.
 //! - Conditions must give a bool: a string, int, list or none result is an error
 //!   ("Conditional result (True) was derived from value of type 'str'..."), as Ansible 2.19
 //!   does by default. A condition wholly in `{{ }}` is templated first; a string result is
@@ -203,9 +205,23 @@ impl Templar {
         if !rewrite::has_jinja(s) {
             return Ok(Value::String(s.to_string()));
         }
-        if let Some(expr) = lone_expression(s) {
+        // Jinja drops one trailing line break of the source, so `"{{ n }}\n"` is a lone
+        // expression too: an int stays an int (its newline is lost), a string gets the
+        // newline back.
+        let body = ["\r\n", "\n", "\r"]
+            .iter()
+            .find_map(|nl| s.strip_suffix(nl))
+            .unwrap_or(s);
+        if let Some(expr) = lone_expression(body) {
             let value = self.eval(Kind::Expr, expr, s, vars, depth)?;
             return match value {
+                Some(Value::String(mut text)) => {
+                    let have = trailing_newlines(&text);
+                    for _ in have..trailing_newlines(s) {
+                        text.push('\n');
+                    }
+                    Ok(Value::String(text))
+                }
                 Some(v) => Ok(v),
                 // Undefined: render it as text for minijinja's error naming the variable.
                 None => self

@@ -287,3 +287,34 @@ fn templates_are_user_input_never_a_panic() {
         let _ = t.render_file(src, "f.j2", &vars());
     }
 }
+
+/// Jinja drops one trailing line break, so `"{{ n }}\n"` is a lone expression: a number keeps
+/// its type and loses the newline, a string keeps it. Checked with ansible-core 2.19.14
+/// (`debug: msg=[...]`; parity playbook 20-loops writes `content: "{{ item.uid }}\n"`).
+#[test]
+fn a_lone_expression_before_a_trailing_newline_keeps_its_type() {
+    check(&[
+        ("{{ n }}\n", json!(3)),
+        ("{{ 'a' }}\n", json!("a\n")),
+        ("{{ lst }}\n", json!([3, 1, 2])),
+        ("{{ n }}\n\n", json!("3\n\n")),
+        ("{{ n }} \n", json!("3 \n")),
+        ("x{{ n }}\n", json!("x3\n")),
+        ("{{ n }}\r\n", json!(3)),
+        ("{{ nul }}\n", json!(null)),
+        ("{{ t }}\n", json!(true)),
+    ]);
+}
+
+/// The template module defines `ansible_managed` ("Ansible managed" by default); the
+/// templar passes it through like any variable (parity playbooks 09 and 51).
+#[test]
+fn ansible_managed_is_an_ordinary_variable() {
+    let mut vars = vars();
+    vars.insert("ansible_managed".into(), json!("Ansible managed"));
+    let src = "# {{ ansible_managed | default('managed') }}\n# {{ ansible_managed }}\n";
+    assert_eq!(
+        Templar::new().render_file(src, "t", &vars).ok().as_deref(),
+        Some("# Ansible managed\n# Ansible managed\n")
+    );
+}

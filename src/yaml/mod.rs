@@ -6,6 +6,6 @@ mod load;
 mod node;
 mod resolve;
 
-pub use emit::to_yaml_string;
+pub use emit::{Dumper, to_yaml_string};
 pub use load::{YamlError, load, load_data};
 pub use node::{Node, NodeKind, Pos};
