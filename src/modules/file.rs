@@ -5,7 +5,7 @@
 //! there, as Ansible resolves it per file).
 
 use super::outcome::{Fail, fail, fail_with, finish};
-use super::remote_file::{self, AttrChange, Attrs, Kind, ProbeOpts, Stat, stat_lines};
+use super::remote_file::{self, AttrChange, Attrs, Kind, NewDirs, ProbeOpts, Stat, stat_lines};
 use super::{Args, Ctx, ModResult, failed, ok};
 use crate::shell::quote;
 use crate::vars::Vars;
@@ -197,7 +197,12 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         ..change
     };
     if new_dir {
-        action = Some(mkdir_chain(&change, attrs.mode.is_some()));
+        let dirs = NewDirs {
+            mode: change.mode.filter(|_| attrs.mode.is_some()),
+            owner: change.owner.as_deref(),
+            group: change.group.as_deref(),
+        };
+        action = Some(remote_file::mkdir_chain("p", &dirs));
     }
     if let (Some(m), Some(st)) = (change.mode, &p.stat) {
         before.insert("mode".into(), json!(st.mode_str()));
@@ -340,24 +345,6 @@ fn timestamps(args: &Args, state: &str) -> Result<Option<String>, Fail> {
         }
     }
     Ok((!lines.is_empty()).then_some(lines))
-}
-
-/// Makes a missing directory and each missing parent, every new level with the owner,
-/// group and (when `mode` is given) mode, as Ansible's file module does.
-fn mkdir_chain(change: &AttrChange, with_mode: bool) -> String {
-    let mut each = String::new();
-    if let Some(o) = &change.owner {
-        each.push_str(&format!(" && chown -- {} \"$x\"", quote(o)));
-    }
-    if let Some(g) = &change.group {
-        each.push_str(&format!(" && chgrp -- {} \"$x\"", quote(g)));
-    }
-    if let Some(m) = change.mode.filter(|_| with_mode) {
-        each.push_str(&format!(" && chmod {m:04o} \"$x\""));
-    }
-    format!(
-        "set --; q=\"$p\"; while ! [ -e \"$q\" ] && ! [ -h \"$q\" ]; do set -- \"$q\" \"$@\"; q=$(dirname -- \"$q\"); done; for x in \"$@\"; do mkdir -- \"$x\"{each} || exit 1; done"
-    )
 }
 
 /// A `find` under the directory that fixes (or, in check mode, only lists) entries whose

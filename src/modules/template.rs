@@ -59,6 +59,7 @@ async fn template(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             into_dir: Some(into_dir),
             validate: args.str("validate")?,
             src: Some(src),
+            make_parents: None,
         },
     )
     .await
