@@ -38,37 +38,84 @@ const REMOVES_MARK: &str = "\u{1}horde:removes\n";
 /// What the script prints when `chdir` fails.
 const CHDIR_MARK: &str = "\u{1}horde:chdir\n";
 
-/// Quotes one word of the command module: `$VAR` and a leading `~` still expand (as
-/// Ansible's `expand_argument_vars`), nothing else is special.
+/// Quotes one word of the command module so that the shell passes it on as Ansible's
+/// `expand_argument_vars` would: a leading `~` or `~user` expands, and `$NAME`/`${NAME}`
+/// become the environment variable's value when it is set and stay as written otherwise
+/// (Python's `os.path.expandvars`); nothing else is special (`$0`, `$(...)` stay literal).
 pub fn command_word(word: &str) -> String {
-    let (home, rest) = match word.strip_prefix('~') {
-        Some(r) if r.is_empty() || r.starts_with('/') => ("~", r),
-        _ => ("", word),
-    };
-    if !rest.contains('$') {
-        return format!(
-            "{home}{}",
-            if rest.is_empty() {
-                String::new()
-            } else {
-                quote(rest)
+    let (home, rest) = split_tilde(word);
+    let mut out = String::from(home);
+    let mut literal = String::new();
+    let mut i = 0;
+    while i < rest.len() {
+        let Some((len, name)) = variable_at(&rest[i..]) else {
+            let c = rest[i..].chars().next().unwrap_or('$');
+            literal.push(c);
+            i += c.len_utf8();
+            continue;
+        };
+        let text = &rest[i..i + len];
+        if is_shell_name(name) {
+            if !literal.is_empty() {
+                out.push_str(&quote(&std::mem::take(&mut literal)));
             }
-        );
-    }
-    let mut out = String::from("\"");
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' | '\\' | '`' => {
-                out.push('\\');
-                out.push(c);
+            // `"${N-TEXT}"`: the value when set (even empty), else the text as written.
+            let mut escaped = String::new();
+            for c in text.chars() {
+                if "$}\\\"`".contains(c) {
+                    escaped.push('\\');
+                }
+                escaped.push(c);
             }
-            '$' if chars.peek() == Some(&'(') => out.push_str("\\$"),
-            c => out.push(c),
+            out.push_str(&format!("\"${{{name}-{escaped}}}\""));
+        } else {
+            literal.push_str(text);
         }
+        i += len;
     }
-    out.push('"');
-    format!("{home}{out}")
+    if !literal.is_empty() || out.is_empty() {
+        out.push_str(&quote(&literal));
+    }
+    out
+}
+
+/// A leading `~` or `~user` (left for the shell to expand) and the rest of a word.
+fn split_tilde(word: &str) -> (&str, &str) {
+    if !word.starts_with('~') {
+        return ("", word);
+    }
+    let end = word.find('/').unwrap_or(word.len());
+    let user = &word[1..end];
+    if user
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    {
+        (&word[..end], &word[end..])
+    } else {
+        ("", word)
+    }
+}
+
+/// A `$name` or `${name}` at the start of `s` as Python's `expandvars` sees it
+/// (`\$(\w+|\{[^}]*\})`): its length and the name.
+fn variable_at(s: &str) -> Option<(usize, &str)> {
+    let after = s.strip_prefix('$')?;
+    if let Some(braced) = after.strip_prefix('{') {
+        let close = braced.find('}')?;
+        return Some((close + 3, &braced[..close]));
+    }
+    let len = after
+        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .unwrap_or(after.len());
+    (len > 0).then(|| (len + 1, &after[..len]))
+}
+
+/// A name the shell can look up (`[A-Za-z_][A-Za-z0-9_]*`); others are never set there.
+fn is_shell_name(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// A path pattern for the shell: `*`, `?`, `[...]` and a leading `~` stay active,
@@ -91,7 +138,7 @@ fn glob_word(pattern: &str) -> String {
 }
 
 /// The end (byte offset) of the raw shell word starting at `start`.
-fn raw_word_end(s: &str, start: usize) -> usize {
+pub(super) fn raw_word_end(s: &str, start: usize) -> usize {
     let mut quote_char = None;
     let mut escaped = false;
     for (i, c) in s[start..].char_indices() {
@@ -138,6 +185,7 @@ fn body(
     line: &str,
     argv: Option<&[String]>,
     executable: Option<&str>,
+    expand: bool,
 ) -> Result<String, String> {
     // `exec` so that the command's own exit (a signal included) reaches sshd.
     match kind {
@@ -156,7 +204,8 @@ fn body(
             if words.is_empty() {
                 return Err("no command given".into());
             }
-            let argv: Vec<String> = words.iter().map(|w| command_word(w)).collect();
+            let word: fn(&str) -> String = if expand { command_word } else { quote };
+            let argv: Vec<String> = words.iter().map(|w| word(w)).collect();
             Ok(format!("exec {}", argv.join(" ")))
         }
     }
@@ -171,7 +220,7 @@ pub fn adhoc_line(kind: Kind, args: &str) -> Result<String, String> {
             "{k}= is not available in horde run; use a playbook"
         ));
     }
-    let body = body(kind, &rest, None, None).map_err(|e| {
+    let body = body(kind, &rest, None, None, true).map_err(|e| {
         if e == "no command given" {
             "no command given (-a)".into()
         } else {
@@ -232,7 +281,8 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         (Kind::Command, Some(v)) => json!(v),
         (Kind::Command, None) => json!(crate::shell::split(&line).unwrap_or_default()),
     };
-    let exec = body(kind, &line, argv.as_deref(), executable.as_deref())
+    let expand = a.bool_or("expand_argument_vars", true)?;
+    let exec = body(kind, &line, argv.as_deref(), executable.as_deref(), expand)
         .map_err(|e| Fail::Module(super::failed(e)))?;
 
     let mut script = guards(chdir.as_deref(), creates.as_deref(), removes.as_deref());
@@ -251,7 +301,13 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     let out = ctx
         .sh(&script, if would_run { None } else { stdin })
         .await?;
-    if let Some(r) = guarded(&out, creates.as_deref(), removes.as_deref(), &cmd_value) {
+    if let Some(r) = guarded(
+        &out,
+        creates.as_deref(),
+        removes.as_deref(),
+        &cmd_value,
+        ctx.check,
+    ) {
         return r;
     }
     if would_run {
@@ -264,7 +320,7 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
 
 /// The lines that go before a command: `cd chdir`, then the `creates`/`removes` checks
 /// (globs, relative to `chdir`), each printing its marker and stopping when it says no.
-pub(super) fn guards(chdir: Option<&str>, creates: Option<&str>, removes: Option<&str>) -> String {
+fn guards(chdir: Option<&str>, creates: Option<&str>, removes: Option<&str>) -> String {
     let mut script = String::new();
     if let Some(dir) = chdir {
         script.push_str(&format!(
@@ -291,12 +347,14 @@ pub(super) fn guards(chdir: Option<&str>, creates: Option<&str>, removes: Option
 }
 
 /// The result when a [`guards`] check stopped the command (`None`: it ran).
-pub(super) fn guarded(
+fn guarded(
     out: &ExecOutput,
     creates: Option<&str>,
     removes: Option<&str>,
     cmd: &Value,
+    check: bool,
 ) -> Option<Result<Vars, Fail>> {
+    let did = if check { "Would" } else { "Did" };
     if out.stdout == CHDIR_MARK.as_bytes() {
         return Some(fail(format!(
             "Unable to change directory before execution: {}",
@@ -306,14 +364,14 @@ pub(super) fn guarded(
     if let (Some(c), true) = (creates, out.stdout == CREATES_MARK.as_bytes()) {
         return Some(Ok(not_run(
             cmd.clone(),
-            &format!("Did not run command since '{c}' exists"),
+            &format!("{did} not run command since '{c}' exists"),
             &format!("skipped, since {c} exists"),
         )));
     }
     if let (Some(r), true) = (removes, out.stdout == REMOVES_MARK.as_bytes()) {
         return Some(Ok(not_run(
             cmd.clone(),
-            &format!("Did not run command since '{r}' does not exist"),
+            &format!("{did} not run command since '{r}' does not exist"),
             &format!("skipped, since {r} does not exist"),
         )));
     }
@@ -337,7 +395,7 @@ fn not_run(cmd: Value, msg: &str, stdout: &str) -> Vars {
 }
 
 /// A marker as a `printf` format (`\001` for the control byte).
-fn printf_arg(mark: &str) -> String {
+pub(super) fn printf_arg(mark: &str) -> String {
     quote(&mark.replace('\u{1}', "\\001").replace('\n', "\\n"))
 }
 
@@ -425,7 +483,7 @@ mod tests {
             (
                 Kind::Command,
                 "echo 'a b' $HOME",
-                "exec echo 'a b' \"$HOME\"",
+                "exec echo 'a b' \"${HOME-\\$HOME}\"",
             ),
             (Kind::Command, "ls ~/x 'a b'", "exec ls ~/x 'a b'"),
             (Kind::Command, "echo a;b", "exec echo 'a;b'"),
@@ -526,6 +584,69 @@ mod tests {
         );
     }
 
+    #[test]
+    fn command_words_expand_like_python_expandvars() {
+        let run = |word: &str| {
+            let out = std::process::Command::new("/bin/sh")
+                .args(["-c", &format!("printf %s {}", command_word(word))])
+                .env("HORDE_SET", "a  b")
+                .env("HORDE_EMPTY", "")
+                .env_remove("HORDE_UNSET")
+                .output()
+                .unwrap();
+            String::from_utf8(out.stdout).unwrap()
+        };
+        assert_eq!(run("x$HORDE_SET/${HORDE_SET}y"), "xa  b/a  by");
+        assert_eq!(run("[$HORDE_EMPTY]"), "[]");
+        assert_eq!(
+            run("$HORDE_UNSET ${HORDE_UNSET}"),
+            "$HORDE_UNSET ${HORDE_UNSET}"
+        );
+        assert_eq!(
+            run("$0 $1 $$ $(id) ${a b} `id` \"'"),
+            "$0 $1 $$ $(id) ${a b} `id` \"'"
+        );
+        assert_eq!(run(""), "");
+        assert_eq!(run("~"), std::env::var("HOME").unwrap());
+    }
+
+    #[tokio::test]
+    async fn argv_is_run_as_a_list() {
+        let h = TestHost::new();
+        let argv = json!([
+            "/bin/sh",
+            "-c",
+            "printf '%s\\n' \"two words\" > \"$0/argv.txt\"",
+            h.dir()
+        ]);
+        let r = h.run("command", json!({"argv": argv.clone()})).await;
+        assert_eq!(r["rc"], 0, "{r:?}");
+        assert_eq!(r["cmd"], argv);
+        assert_eq!(
+            std::fs::read_to_string(h.path("argv.txt")).unwrap(),
+            "two words\n"
+        );
+        let r = h
+            .run(
+                "command",
+                json!({"argv": ["echo", "$HOME"], "expand_argument_vars": false}),
+            )
+            .await;
+        assert_eq!(r["stdout"], "$HOME");
+    }
+
+    #[tokio::test]
+    async fn shell_keeps_lines_and_takes_an_executable() {
+        let h = TestHost::new();
+        let r = h
+            .run(
+                "shell",
+                json!({"_raw_params": "set -o pipefail\narr=(x y z)\n[[ ${arr[1]} == y ]] && echo \"${arr[2]} $((6 * 7))\"\n", "executable": "/bin/bash"}),
+            )
+            .await;
+        assert_eq!(r["stdout"], "z 42", "{r:?}");
+    }
+
     #[tokio::test]
     async fn check_mode_does_not_run() {
         let h = TestHost::new();
@@ -541,5 +662,15 @@ mod tests {
             .await;
         assert_eq!(r["changed"], true);
         assert!(!std::path::Path::new(&f).exists());
+        std::fs::write(&f, "").unwrap();
+        let r = h
+            .check()
+            .run("shell", json!({"cmd": "false", "creates": f}))
+            .await;
+        assert_eq!(r["changed"], false);
+        assert_eq!(
+            r["msg"],
+            format!("Would not run command since '{f}' exists")
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! The `file` module: a path's state (`file`, `directory`, `touch`, `absent`, `link`,
 //! `hard`) and its mode/owner/group, from one probe command and, when something differs,
-//! one command that changes it and reports the new state. `recurse` applies an octal mode
-//! and owner/group under a directory (symbolic modes with `recurse` are not supported).
+//! one command that changes it and reports the new state. `recurse` applies the mode and
+//! owner/group under a directory (a symbolic mode resolved for each distinct mode found
+//! there, as Ansible resolves it per file).
 
 use super::outcome::{Fail, fail, fail_with, finish};
-use super::remote_file::{self, AttrChange, Attrs, Kind, ProbeOpts, Stat, stat_lines};
+use super::remote_file::{self, AttrChange, Attrs, Kind, NewDirs, ProbeOpts, Stat, stat_lines};
 use super::{Args, Ctx, ModResult, failed, ok};
 use crate::shell::quote;
 use crate::vars::Vars;
@@ -54,9 +55,9 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     after.insert("path".into(), json!(path));
     // The command that brings the path to its state (before attributes), if any.
     let mut action: Option<String> = None;
-    let mut always_changed = false;
     let mut attrs_apply = true;
     let mut hard_check = false;
+    let mut new_dir = false;
     match state.as_str() {
         "absent" => {
             let mut r = ok(p.exists());
@@ -97,7 +98,9 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         },
         "directory" => match p.kind() {
             None => {
-                action = Some(format!("mkdir -p -- {qp}"));
+                // The command is made below, once the attributes each new level gets are known.
+                new_dir = true;
+                action = Some(String::new());
                 before.insert("state".into(), json!("absent"));
                 after.insert("state".into(), json!("directory"));
             }
@@ -115,9 +118,8 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
                     "Error, could not touch target: [Errno 2] No such file or directory: '{path}'"
                 ));
             }
-            action = Some(format!("touch -- {qp}"));
-            always_changed = true;
             if !p.exists() {
+                action = Some(format!("touch -- {qp}"));
                 before.insert("state".into(), json!("absent"));
                 after.insert("state".into(), json!("touch"));
             }
@@ -194,6 +196,14 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             .filter(|_| p.exists() || attrs.mode.is_some() || state == "directory"),
         ..change
     };
+    if new_dir {
+        let dirs = NewDirs {
+            mode: change.mode.filter(|_| attrs.mode.is_some()),
+            owner: change.owner.as_deref(),
+            group: change.group.as_deref(),
+        };
+        action = Some(remote_file::mkdir_chain("p", &dirs));
+    }
     if let (Some(m), Some(st)) = (change.mode, &p.stat) {
         before.insert("mode".into(), json!(st.mode_str()));
         after.insert("mode".into(), json!(format!("{m:04o}")));
@@ -216,12 +226,18 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         }
     }
     let recurse_part = if recurse && state == "directory" {
-        Some(recurse_script(&attrs, ctx.check).map_err(|e| Fail::Module(failed(e)))?)
+        Some(recurse_script(ctx, &path, &attrs, p.exists()).await?)
     } else {
         None
     };
-    let mut changed = action.is_some() || change.any() || always_changed;
-    if !changed && recurse_part.is_none() {
+    let times = match state.as_str() {
+        "link" | "hard" => None,
+        _ => timestamps(args, &state)?,
+    }
+    .filter(|_| p.exists() || state == "touch");
+    // Existing times are compared after the change (check mode: assumed to differ).
+    let mut changed = action.is_some() || change.any() || (ctx.check && times.is_some());
+    if !changed && recurse_part.is_none() && times.is_none() {
         return Ok(final_result(
             &state,
             &path,
@@ -255,6 +271,12 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     if let Some(r) = &recurse_part {
         script.push_str(r);
     }
+    if let Some(t) = times.as_ref().filter(|_| !ctx.check) {
+        let now = "stat -c '%.9X %.9Y' -- \"$p\"";
+        script.push_str(&format!(
+            "b=$({now}) || exit 1\n{t}[ \"$({now})\" = \"$b\" ] || echo T\n"
+        ));
+    }
     script.push_str(&stat_lines(follow));
     let out = ctx.sh(&script, None).await?;
     let text = String::from_utf8_lossy(&out.stdout);
@@ -272,7 +294,7 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     if text.lines().any(|l| l == "SAME") {
         changed = change.any();
     }
-    if text.lines().any(|l| l == "R") {
+    if text.lines().any(|l| l == "R" || l == "T") {
         changed = true;
     }
     let st = if ctx.check {
@@ -287,29 +309,99 @@ async fn file(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     Ok(r)
 }
 
+/// The `touch` lines that set `access_time`/`modification_time` on `$p` (`None`: both are
+/// `preserve`, the default except for `state: touch`, where it is `now`).
+fn timestamps(args: &Args, state: &str) -> Result<Option<String>, Fail> {
+    let default = if state == "touch" { "now" } else { "preserve" };
+    let mut lines = String::new();
+    for (key, flag) in [("modification_time", "-m"), ("access_time", "-a")] {
+        let value = args.str(key)?.unwrap_or_else(|| default.to_string());
+        let format = args.str(&format!("{key}_format"))?;
+        match value.as_str() {
+            "preserve" => {}
+            "now" => lines.push_str(&format!("touch {flag} -- \"$p\" || exit 1\n")),
+            stamp => {
+                // Ansible's default format (`%Y%m%d%H%M.%S`) is what `touch -t` reads.
+                if format.as_deref().is_some_and(|f| f != "%Y%m%d%H%M.%S") {
+                    return fail(format!(
+                        "horde supports only the default {key}_format (%Y%m%d%H%M.%S)"
+                    ));
+                }
+                let ok = stamp.len() == 15
+                    && stamp.char_indices().all(|(i, c)| {
+                        if i == 12 {
+                            c == '.'
+                        } else {
+                            c.is_ascii_digit()
+                        }
+                    });
+                if !ok {
+                    return fail(format!(
+                        "Error while obtaining timestamp for time {stamp} using format %Y%m%d%H%M.%S: time data {stamp:?} does not match format '%Y%m%d%H%M.%S'"
+                    ));
+                }
+                lines.push_str(&format!("touch {flag} -t {stamp} -- \"$p\" || exit 1\n"));
+            }
+        }
+    }
+    Ok((!lines.is_empty()).then_some(lines))
+}
+
 /// A `find` under the directory that fixes (or, in check mode, only lists) entries whose
-/// mode/owner/group differ, printing `R` when it found any.
-fn recurse_script(attrs: &Attrs, check: bool) -> Result<String, String> {
+/// mode/owner/group differ, printing `R` when it found any. A symbolic mode needs the
+/// modes there first (one more command): each distinct one is resolved as Ansible would.
+async fn recurse_script(
+    ctx: &Ctx<'_>,
+    path: &str,
+    attrs: &Attrs,
+    exists: bool,
+) -> Result<String, Fail> {
     let mut s = String::new();
     let fix = |test: String, cmd: String| {
-        let exec = if check {
+        let exec = if ctx.check {
             String::new()
         } else {
             format!("-exec {cmd} {{}} + ")
         };
         format!("n=$(find \"$p\" {test} {exec}-print | wc -l); [ \"$n\" -gt 0 ] && echo R\n")
     };
-    if let Some(m) = &attrs.mode {
-        if !m.chars().all(|c| c.is_digit(8)) {
-            return Err(format!(
-                "horde supports recurse only with an octal mode, not {m:?}"
+    match &attrs.mode {
+        Some(m) if m.chars().all(|c| c.is_digit(8)) => {
+            let m = u32::from_str_radix(m, 8).map_err(|e| Fail::Module(failed(e.to_string())))?;
+            s.push_str(&fix(
+                format!("! -type l ! -perm {m:04o}"),
+                format!("chmod {m:04o}"),
             ));
         }
-        let m = u32::from_str_radix(m, 8).map_err(|e| e.to_string())?;
-        s.push_str(&fix(
-            format!("! -type l ! -perm {m:04o}"),
-            format!("chmod {m:04o}"),
-        ));
+        Some(m) if exists => {
+            let list = format!(
+                "find {} ! -type l -exec stat -c %f {{}} + | sort -u",
+                quote(path)
+            );
+            let out = ctx.sh(&list, None).await?;
+            if out.status.rc() != 0 {
+                return fail(format!(
+                    "cannot list the modes under {path}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            for raw in String::from_utf8_lossy(&out.stdout).lines() {
+                let Ok(raw) = u32::from_str_radix(raw.trim(), 16) else {
+                    continue;
+                };
+                let (perm, is_dir) = (raw & 0o7777, raw & 0o170000 == 0o040000);
+                let want = remote_file::resolve_mode(m, perm, is_dir)
+                    .map_err(|e| Fail::Module(failed(e)))?;
+                if want != perm {
+                    let kind = if is_dir { "-type d" } else { "! -type d" };
+                    s.push_str(&fix(
+                        format!("! -type l {kind} -perm {perm:04o}"),
+                        format!("chmod {want:04o}"),
+                    ));
+                }
+            }
+        }
+        _ => {}
     }
     if let Some(o) = &attrs.owner {
         s.push_str(&fix(
@@ -520,5 +612,82 @@ mod tests {
         assert_eq!(r["changed"], true);
         assert_eq!(mode_of(&h.path("tree/sub/x")), 0o700);
         assert_eq!(h.run("file", args).await["changed"], false);
+    }
+
+    #[tokio::test]
+    async fn new_parents_get_the_mode_too() {
+        let h = TestHost::new();
+        let d = h.path("x/y/z");
+        let top = mode_of(&h.dir());
+        let r = h
+            .run(
+                "file",
+                json!({"path": d, "state": "directory", "mode": "0750"}),
+            )
+            .await;
+        assert_eq!(r["changed"], true, "{r:?}");
+        for p in ["x", "x/y", "x/y/z"] {
+            assert_eq!(mode_of(&h.path(p)), 0o750, "{p}");
+        }
+        assert_eq!(mode_of(&h.dir()), top, "an existing parent is left alone");
+        let r = h
+            .run("file", json!({"path": h.path("n/m"), "state": "directory"}))
+            .await;
+        assert_eq!(r["changed"], true);
+        assert_eq!(mode_of(&h.path("n")), 0o777 & !h.umask());
+    }
+
+    #[tokio::test]
+    async fn recurse_resolves_a_symbolic_mode_per_entry() {
+        let h = TestHost::new();
+        std::fs::create_dir_all(h.path("t/sub")).unwrap();
+        std::fs::write(h.path("t/sub/plain"), "").unwrap();
+        std::fs::write(h.path("t/exe"), "").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let set = |p: &str, m: u32| {
+            std::fs::set_permissions(h.path(p), std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        set("t", 0o755);
+        set("t/sub", 0o777);
+        set("t/sub/plain", 0o666);
+        set("t/exe", 0o711);
+        let args = json!({"path": h.path("t"), "state": "directory", "recurse": true, "mode": "u=rwX,g=rX,o="});
+        let r = h.check().run("file", args.clone()).await;
+        assert_eq!(r["changed"], true, "{r:?}");
+        assert_eq!(
+            mode_of(&h.path("t/sub")),
+            0o777,
+            "check mode changes nothing"
+        );
+        let r = h.run("file", args.clone()).await;
+        assert_eq!(r["changed"], true, "{r:?}");
+        assert_eq!(mode_of(&h.path("t")), 0o750);
+        assert_eq!(mode_of(&h.path("t/sub")), 0o750);
+        assert_eq!(mode_of(&h.path("t/sub/plain")), 0o640);
+        assert_eq!(mode_of(&h.path("t/exe")), 0o750);
+        assert_eq!(h.run("file", args.clone()).await["changed"], false);
+        assert_eq!(h.check().run("file", args).await["changed"], false);
+    }
+
+    #[tokio::test]
+    async fn touch_times() {
+        use std::os::unix::fs::MetadataExt;
+        let h = TestHost::new();
+        let f = h.path("t");
+        let keep = json!({"path": f, "state": "touch", "access_time": "preserve", "modification_time": "preserve"});
+        assert_eq!(h.run("file", keep.clone()).await["changed"], true);
+        assert_eq!(h.run("file", keep).await["changed"], false);
+        let r = h.run("file", json!({"path": f, "state": "touch"})).await;
+        assert_eq!(r["changed"], true, "touch defaults to now");
+        let at = json!({"path": f, "modification_time": "202001021504.05"});
+        let r = h.run("file", at.clone()).await;
+        assert_eq!(r["changed"], true, "{r:?}");
+        let mtime = std::fs::metadata(&f).unwrap().mtime();
+        assert!((1_577_900_000..1_578_100_000).contains(&mtime), "{mtime}");
+        assert_eq!(h.run("file", at).await["changed"], false);
+        let r = h
+            .run("file", json!({"path": f, "modification_time": "2020"}))
+            .await;
+        assert_eq!(r["failed"], true);
     }
 }

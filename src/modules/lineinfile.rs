@@ -6,7 +6,7 @@
 //! newline, so `$` behaves as Python's.
 
 use super::outcome::{Fail, fail, fail_with, finish};
-use super::remote_file::{self, Attrs, Content, Kind, ProbeOpts, Source, Write};
+use super::remote_file::{self, Attrs, Content, Kind, NewDirs, ProbeOpts, Source, Write};
 use super::{Args, Ctx, ModResult, failed, ok};
 use crate::vars::Vars;
 use regex::bytes::{Captures, Regex};
@@ -425,7 +425,7 @@ async fn lineinfile(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             group: change.group.as_deref(),
             keep_ids: p.stat.as_ref().map(|s| (s.uid, s.gid)),
             backup: backup && edited.changed && p.exists(),
-            make_parents: create,
+            make_parents: create.then(NewDirs::default),
             validate: validate.as_deref(),
         },
     )

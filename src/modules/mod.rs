@@ -84,12 +84,31 @@ impl Ctx<'_> {
             command.push_str(&format!("export {}={}; ", k, crate::shell::quote(v)));
         }
         command.push_str(script);
+        self.sh_bare(command, stdin).await
+    }
+
+    /// Runs a shell script as it is: the task's environment is not exported first (the
+    /// script puts [`Ctx::env_assignments`] where it needs them).
+    pub async fn sh_bare(
+        &self,
+        command: String,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<ExecOutput, SshError> {
         let req = ExecRequest {
             command,
             stdin,
             timeout: self.timeout,
         };
         self.transport.exec(&req, self.become_, self.cancel).await
+    }
+
+    /// The task's environment as `K=V ` assignments to put before one command, as Ansible
+    /// runs `script`: the command sees them, its arguments are expanded without them.
+    pub fn env_assignments(&self) -> String {
+        self.environment
+            .iter()
+            .map(|(k, v)| format!("{}={} ", k, crate::shell::quote(v)))
+            .collect()
     }
 
     /// Finds a controller-side source file: absolute paths as given, relative ones in

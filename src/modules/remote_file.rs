@@ -310,10 +310,37 @@ pub struct Write<'a> {
     pub keep_ids: Option<(u32, u32)>,
     /// Keep the replaced file as `dest.<pid>.<time>~`.
     pub backup: bool,
-    /// Create missing parent directories.
-    pub make_parents: bool,
+    /// Create missing parent directories, each with these attributes.
+    pub make_parents: Option<NewDirs<'a>>,
     /// A command that must accept the new file (`%s` is its path) before it is moved.
     pub validate: Option<&'a str>,
+}
+
+/// The attributes each directory that a write (or `file`) creates gets, as Ansible gives
+/// every new level (`None`: as `mkdir` makes it).
+#[derive(Debug, Default, Clone)]
+pub struct NewDirs<'a> {
+    pub mode: Option<u32>,
+    pub owner: Option<&'a str>,
+    pub group: Option<&'a str>,
+}
+
+/// A shell line that makes the directory in `$var` and each missing parent, every new
+/// level with the attributes of `dirs`.
+pub fn mkdir_chain(var: &str, dirs: &NewDirs<'_>) -> String {
+    let mut each = String::new();
+    if let Some(o) = dirs.owner {
+        each.push_str(&format!(" && chown -- {} \"$x\"", quote(o)));
+    }
+    if let Some(g) = dirs.group {
+        each.push_str(&format!(" && chgrp -- {} \"$x\"", quote(g)));
+    }
+    if let Some(m) = dirs.mode {
+        each.push_str(&format!(" && chmod {m:04o} \"$x\""));
+    }
+    format!(
+        "set --; q=\"${var}\"; while ! [ -e \"$q\" ] && ! [ -h \"$q\" ]; do set -- \"$q\" \"$@\"; q=$(dirname -- \"$q\"); done; for x in \"$@\"; do mkdir -- \"$x\"{each} || exit 1; done"
+    )
 }
 
 /// Where new content comes from.
@@ -341,8 +368,9 @@ pub fn write_script(w: &Write<'_>) -> String {
     };
     if let Some(src) = &w.content {
         s.push_str("dir=$(dirname -- \"$d\")\n");
-        if w.make_parents {
-            s.push_str("mkdir -p -- \"$dir\"\n");
+        if let Some(dirs) = &w.make_parents {
+            s.push_str(&mkdir_chain("dir", dirs));
+            s.push('\n');
         }
         s.push_str("tmp=$(mktemp \"$dir/.horde.XXXXXXXXXX\")\ntrap 'rm -f -- \"$tmp\"' EXIT\n");
         match src {

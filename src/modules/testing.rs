@@ -15,6 +15,8 @@ pub struct TestHost {
     dir: tempfile::TempDir,
     templar: Templar,
     pub vars: Vars,
+    /// The task's `environment:`.
+    pub environment: Vec<(String, String)>,
 }
 
 /// Check and diff flags for one run.
@@ -38,6 +40,7 @@ impl TestHost {
             dir: tempfile::tempdir().unwrap(),
             templar: Templar::new(),
             vars: Vars::new(),
+            environment: Vec::new(),
         }
     }
 
@@ -99,7 +102,7 @@ impl TestHost {
             check,
             diff,
             timeout: None,
-            environment: &[],
+            environment: &self.environment,
             search_dirs: &search,
             templar: &self.templar,
             vars: &self.vars,
