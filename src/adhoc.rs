@@ -235,7 +235,8 @@ mod tests {
             (
                 AdhocModule::Command,
                 "echo 'a b' $HOME",
-                "exec echo 'a b' \"$HOME\"",
+                // Set variables expand, unset ones stay as written (Ansible's expandvars).
+                "exec echo 'a b' \"${HOME-\\$HOME}\"",
             ),
             (AdhocModule::Command, "ls ~/x 'a b'", "exec ls ~/x 'a b'"),
             (AdhocModule::Command, "echo a;b", "exec echo 'a;b'"),
