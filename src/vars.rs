@@ -52,6 +52,19 @@ pub fn python_float_repr(f: f64) -> String {
     }
 }
 
+/// Python's name for the type of a JSON value (`str`, `int`, `dict` ...), for messages.
+pub fn python_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 /// Writes a value as Ansible's `json.dumps(v, sort_keys=True, indent=4, ensure_ascii=False)`
 /// does, byte for byte: sorted keys, four-space indent, control characters escaped.
 pub fn python_json(value: &Value) -> String {

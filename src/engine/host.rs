@@ -528,25 +528,13 @@ impl RunCtx {
         vars: &Vars,
         delegated_to: Option<&str>,
     ) -> Attempt {
-        let retries = match &task.retries {
-            Some(r) => match self.templar.render(r, vars) {
-                Ok(v) => v
-                    .as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    .unwrap_or(3),
-                Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
-            },
-            None => 3,
+        let retries = match self.render_number(task.retries.as_ref(), vars, 3.0) {
+            Ok(n) => n as i64,
+            Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
         };
-        let delay = match &task.delay {
-            Some(d) => match self.templar.render(d, vars) {
-                Ok(v) => v
-                    .as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                    .unwrap_or(5.0),
-                Err(e) => return Attempt::Done(modules::failed(format!("delay: {e}"))),
-            },
-            None => 5.0,
+        let delay = match self.render_number(task.delay.as_ref(), vars, 5.0) {
+            Ok(n) => n,
+            Err(e) => return Attempt::Done(modules::failed(format!("delay: {e}"))),
         };
         let max = if task.until.is_some() {
             retries.max(0) + 1
@@ -595,6 +583,17 @@ impl RunCtx {
                 _ = self.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
         }
+    }
+
+    /// A number that may be templated (`retries`, `delay`), or the default.
+    fn render_number(&self, v: Option<&Value>, vars: &Vars, default: f64) -> Result<f64, String> {
+        let Some(v) = v else {
+            return Ok(default);
+        };
+        let v = self.templar.render(v, vars).map_err(|e| e.to_string())?;
+        Ok(v.as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .unwrap_or(default))
     }
 
     fn post_conditions(&self, task: &Task, vars: &Vars, r: &mut Vars) -> Result<(), String> {

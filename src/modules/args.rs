@@ -36,7 +36,7 @@ impl Args {
         ArgError(format!(
             "argument '{name}' of module {} is of type {} and we were unable to convert to {expected}: {}",
             self.module,
-            type_name(v),
+            crate::vars::python_type_name(v),
             v
         ))
     }
@@ -203,18 +203,6 @@ pub fn to_bool(v: &Value) -> Option<bool> {
         },
         Value::Null => Some(false),
         _ => None,
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

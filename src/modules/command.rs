@@ -20,7 +20,7 @@ pub enum Kind {
 }
 
 /// The keys Ansible takes out of a free-form command line (`chdir=/tmp ls`).
-const FREE_FORM_KEYS: &[&str] = &[
+pub const FREE_FORM_KEYS: &[&str] = &[
     "chdir",
     "creates",
     "removes",

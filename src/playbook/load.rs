@@ -122,18 +122,6 @@ const TASK_KEYS: &[&str] = &[
     "local_action",
 ];
 
-/// Keys a free-form `command`/`shell` string may carry as `key=value`.
-const COMMAND_KV: &[&str] = &[
-    "chdir",
-    "creates",
-    "removes",
-    "executable",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-    "warn",
-];
-
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
 pub fn near_miss<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
@@ -786,7 +774,7 @@ impl Loader {
             ));
         };
         let free_keys: &[&str] = match spec.name {
-            "command" | "shell" | "script" => COMMAND_KV,
+            "command" | "shell" | "script" => modules::command::FREE_FORM_KEYS,
             "raw" => &["executable"],
             _ => &[],
         };

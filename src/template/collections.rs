@@ -118,7 +118,7 @@ fn combine(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error
         let Json::Object(d) = d else {
             return Err(fail(format!(
                 "combine expects dictionaries, got {}",
-                super::templar::type_name(&d)
+                crate::vars::python_type_name(&d)
             )));
         };
         merge(&mut acc, d, recursive, &list_merge);

@@ -158,7 +158,7 @@ impl Templar {
             )),
             other => Err(TemplateError::new(format!(
                 "Conditional expressions must be strings, got {} ({other}).",
-                type_name(other)
+                crate::vars::python_type_name(other)
             ))),
         }
     }
@@ -397,7 +397,7 @@ fn conditional_result(v: Value, expr: &str) -> Result<bool, TemplateError> {
             "Conditional result ({}) was derived from value of type '{}' (in \"{expr}\"). \
              Conditionals must have a boolean result.",
             if truthy(&other) { "True" } else { "False" },
-            type_name(&other)
+            crate::vars::python_type_name(&other)
         ))),
     }
 }
@@ -411,19 +411,6 @@ pub(crate) fn truthy(v: &Value) -> bool {
         Value::String(s) => !s.is_empty(),
         Value::Array(a) => !a.is_empty(),
         Value::Object(m) => !m.is_empty(),
-    }
-}
-
-/// Python's name for the type of a JSON value.
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
     }
 }
 

@@ -217,8 +217,6 @@ fn the_demo_playbook_configures_the_lab_and_a_second_run_changes_nothing() {
 
 #[test]
 fn ctrl_c_stops_the_remote_commands_and_exits_99() {
-    use std::process::Command;
-    use std::time::{Duration, Instant};
     let fleet = crate::fleet::Fleet::start(2);
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("sleep {}", 40000 + std::process::id() % 10000);
@@ -233,40 +231,11 @@ fn ctrl_c_stops_the_remote_commands_and_exits_99() {
         .arg(fleet.known_hosts())
         .arg(&pb)
         .spawn();
-    let running = |n: usize| {
-        let out = Command::new("pgrep")
-            .args(["-x", "-f", &marker])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().count() == n
-    };
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !running(2) {
-        assert!(
-            Instant::now() < deadline,
-            "the remote commands did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(8),
-            "horde did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(99));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !running(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the remote `{marker}` still runs after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until(15, "the remote commands did not start", || {
+        crate::support::processes_running(&marker) == 2
+    });
+    assert_eq!(crate::support::interrupt(&mut child, 8), Some(99));
+    crate::support::wait_until(5, "the remote command still runs after Ctrl-C", || {
+        crate::support::processes_running(&marker) == 0
+    });
 }

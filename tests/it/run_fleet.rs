@@ -736,45 +736,16 @@ fn ctrl_c_stops_the_remote_commands_and_exits_99() {
     let home = tmp();
     let marker = format!("sleep {}", 30000 + std::process::id() % 10000);
     let mut child = run_on(&fleet, home.path(), "all", &["-a", &marker]).spawn();
-    let running = |n: usize| {
-        let out = Command::new("pgrep")
-            .args(["-x", "-f", &marker])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).lines().count() == n
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !running(2) {
-        assert!(
-            Instant::now() < deadline,
-            "the remote commands did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let t0 = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(5),
-            "horde did not stop after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(99));
+    crate::support::wait_until(10, "the remote commands did not start", || {
+        crate::support::processes_running(&marker) == 2
+    });
+    assert_eq!(crate::support::interrupt(&mut child, 5), Some(99));
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("User interrupted execution"), "{stderr}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !running(0) {
-        assert!(
-            Instant::now() < deadline,
-            "the remote `{marker}` still runs after Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::support::wait_until(5, "the remote command still runs after Ctrl-C", || {
+        crate::support::processes_running(&marker) == 0
+    });
 }
 
 #[test]

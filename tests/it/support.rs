@@ -121,3 +121,40 @@ pub fn fixture_dirs(folder: &str) -> Vec<PathBuf> {
     dirs.sort();
     dirs
 }
+
+/// How many processes run exactly this command line.
+pub fn processes_running(cmdline: &str) -> usize {
+    let out = Command::new("pgrep")
+        .args(["-x", "-f", cmdline])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout).lines().count()
+}
+
+/// Waits until `cond` holds, failing with `what` after `secs` seconds.
+#[track_caller]
+pub fn wait_until(secs: u64, what: &str, cond: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !cond() {
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Sends Ctrl-C (SIGINT) to a spawned horde and waits (at most `secs`) for it to end;
+/// returns its exit code.
+#[track_caller]
+pub fn interrupt(child: &mut std::process::Child, secs: u64) -> Option<i32> {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let t0 = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().expect("wait for horde") {
+            return s.code();
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(secs),
+            "horde did not stop after Ctrl-C"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
