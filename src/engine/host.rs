@@ -264,18 +264,21 @@ impl RunCtx {
     /// `None` when every `when` holds, else the condition that was false.
     fn when(&self, scope: &Common, vars: &Vars) -> Result<Option<Value>, String> {
         for cond in &scope.when {
-            match self.templar.condition(cond, vars) {
-                Ok(true) => {}
-                Ok(false) => return Ok(Some(cond.clone())),
-                Err(e) => {
-                    return Err(format!(
-                        "The conditional check '{}' failed. The error was: {e}",
-                        value_text(cond)
-                    ));
-                }
+            if !self.check_condition(cond, vars)? {
+                return Ok(Some(cond.clone()));
             }
         }
         Ok(None)
+    }
+
+    /// A condition's value, or Ansible's message for one that cannot be evaluated.
+    fn check_condition(&self, cond: &Value, vars: &Vars) -> Result<bool, String> {
+        self.templar.condition(cond, vars).map_err(|e| {
+            format!(
+                "The conditional check '{}' failed. The error was: {e}",
+                value_text(cond)
+            )
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -606,24 +609,14 @@ impl RunCtx {
         }
         combine(&mut cv, r);
         if let Some(c) = &task.changed_when {
-            let changed = self.templar.condition(c, &cv).map_err(|e| {
-                format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    value_text(c)
-                )
-            })?;
+            let changed = self.check_condition(c, &cv)?;
             r.insert("changed".into(), json!(changed));
             if let Some(reg) = &task.register {
                 cv.insert(reg.clone(), Value::Object(r.clone()));
             }
         }
         if let Some(c) = &task.failed_when {
-            let failed = self.templar.condition(c, &cv).map_err(|e| {
-                format!(
-                    "The conditional check '{}' failed. The error was: {e}",
-                    value_text(c)
-                )
-            })?;
+            let failed = self.check_condition(c, &cv)?;
             r.insert("failed_when_result".into(), json!(failed));
             r.insert("failed".into(), json!(failed));
         }

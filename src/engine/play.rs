@@ -95,25 +95,14 @@ struct StepEnd {
 fn meta_flush() -> Task {
     let mut args = Vars::new();
     args.insert("_raw_params".into(), json!("flush_handlers"));
-    Task {
-        origin: crate::inventory::Origin::file(std::path::Path::new("<implicit>")),
-        name: None,
-        common: Common::default(),
-        action: Action::Module {
+    Task::new(
+        crate::inventory::Origin::file(std::path::Path::new("<implicit>")),
+        Action::Module {
             name: "meta".into(),
             written: "meta".into(),
             args,
         },
-        register: None,
-        loop_: None,
-        notify: vec![],
-        listen: vec![],
-        changed_when: None,
-        failed_when: None,
-        until: None,
-        retries: None,
-        delay: None,
-    }
+    )
 }
 
 fn gather_task(play: &Play) -> Task {

@@ -563,25 +563,14 @@ impl Loader {
                 format!("a task must be a mapping, not a {}", node.type_name()),
             ));
         };
-        let mut task = Task {
-            origin: Origin::at(file, node.pos),
-            name: None,
-            common: Common::default(),
-            action: Action::Block {
+        let mut task = Task::new(
+            Origin::at(file, node.pos),
+            Action::Block {
                 block: Default::default(),
                 rescue: Default::default(),
                 always: Default::default(),
             },
-            register: None,
-            loop_: None,
-            notify: vec![],
-            listen: vec![],
-            changed_when: None,
-            failed_when: None,
-            until: None,
-            retries: None,
-            delay: None,
-        };
+        );
         let mut module: Option<(&Node, &Node)> = None;
         let mut args_key: Option<&Node> = None;
         let mut loop_key: Option<(&Node, &Node)> = None;

@@ -128,6 +128,25 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task with only an origin and an action; every other key unset.
+    pub fn new(origin: Origin, action: Action) -> Task {
+        Task {
+            origin,
+            name: None,
+            common: Common::default(),
+            action,
+            register: None,
+            loop_: None,
+            notify: vec![],
+            listen: vec![],
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+        }
+    }
+
     /// The name shown in `TASK [..]`: the task's name, else its action.
     pub fn display_name(&self) -> String {
         if let Some(n) = &self.name {
