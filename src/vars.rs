@@ -65,23 +65,58 @@ pub fn python_type_name(v: &Value) -> &'static str {
     }
 }
 
+/// The options of Python's `json.dumps` that Ansible's output and filters use.
+#[derive(Debug, Clone, Copy)]
+pub struct PyJson {
+    /// `indent=N` (newlines and N spaces a level, `,` between items); `None`: one line
+    /// with `, ` and `: ` separators.
+    pub indent: Option<usize>,
+    pub sort_keys: bool,
+    /// Escape every character beyond ASCII as `\uXXXX`.
+    pub ensure_ascii: bool,
+}
+
 /// Writes a value as Ansible's `json.dumps(v, sort_keys=True, indent=4, ensure_ascii=False)`
 /// does, byte for byte: sorted keys, four-space indent, control characters escaped.
 pub fn python_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_json(&mut out, value, Some(0));
-    out
+    python_json_with(
+        value,
+        PyJson {
+            indent: Some(4),
+            sort_keys: true,
+            ensure_ascii: false,
+        },
+    )
 }
 
 /// Writes a value on one line as Python's `json.dumps(v, sort_keys=True)` does (`, ` and
 /// `: ` separators), as Ansible prints failed results.
 pub fn python_json_line(value: &Value) -> String {
+    python_json_with(
+        value,
+        PyJson {
+            indent: None,
+            sort_keys: true,
+            ensure_ascii: false,
+        },
+    )
+}
+
+/// Writes a value as Python's `json.dumps` does with these options.
+pub fn python_json_with(value: &Value, opts: PyJson) -> String {
     let mut out = String::new();
-    write_json(&mut out, value, None);
+    write_json(&mut out, value, opts, 0);
     out
 }
 
-fn write_json(out: &mut String, value: &Value, depth: Option<usize>) {
+fn write_json(out: &mut String, value: &Value, opts: PyJson, depth: usize) {
+    let newline = |out: &mut String, depth: usize| {
+        if let Some(n) = opts.indent {
+            out.push('\n');
+            out.extend(std::iter::repeat_n(' ', n * depth));
+        }
+    };
+    let sep = if opts.indent.is_some() { "," } else { ", " };
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -98,61 +133,43 @@ fn write_json(out: &mut String, value: &Value, depth: Option<usize>) {
                 });
             }
         },
-        Value::String(s) => write_str(out, s),
+        Value::String(s) => write_str(out, s, opts.ensure_ascii),
+        Value::Array(items) if items.is_empty() => out.push_str("[]"),
         Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(sep);
                 }
-                newline(out, depth.map(|d| d + 1), i > 0);
-                write_json(out, item, depth.map(|d| d + 1));
+                newline(out, depth + 1);
+                write_json(out, item, opts, depth + 1);
             }
-            newline(out, depth, false);
+            newline(out, depth);
             out.push(']');
         }
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
         Value::Object(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return;
-            }
             let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
+            if opts.sort_keys {
+                keys.sort();
+            }
             out.push('{');
             for (i, key) in keys.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push_str(sep);
                 }
-                newline(out, depth.map(|d| d + 1), i > 0);
-                write_str(out, key);
+                newline(out, depth + 1);
+                write_str(out, key, opts.ensure_ascii);
                 out.push_str(": ");
-                write_json(out, &map[key.as_str()], depth.map(|d| d + 1));
+                write_json(out, &map[key.as_str()], opts, depth + 1);
             }
-            newline(out, depth, false);
+            newline(out, depth);
             out.push('}');
         }
     }
 }
 
-/// A line break and indent when pretty; a space after a separator when not.
-fn newline(out: &mut String, depth: Option<usize>, after_separator: bool) {
-    match depth {
-        Some(depth) => {
-            out.push('\n');
-            for _ in 0..depth {
-                out.push_str("    ");
-            }
-        }
-        None if after_separator => out.push(' '),
-        None => {}
-    }
-}
-
-fn write_str(out: &mut String, s: &str) {
+fn write_str(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -163,7 +180,12 @@ fn write_str(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 || (ensure_ascii && (c as u32) > 0x7e) => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
             c => out.push(c),
         }
     }

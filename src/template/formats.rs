@@ -5,7 +5,6 @@
 
 use super::collections::{from_json, to_json};
 use super::filters::{fail, text};
-use crate::vars::python_float_repr;
 use crate::yaml::Dumper;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, Value};
@@ -82,87 +81,14 @@ fn split_documents(s: &str) -> Vec<&str> {
 
 /// `json.dumps(v, indent=indent, sort_keys=sort)` with `ensure_ascii=True`.
 pub fn json_text(v: &Json, indent: Option<usize>, sort: bool) -> String {
-    let mut out = String::new();
-    write_json(&mut out, v, indent, sort, 0);
-    out
-}
-
-fn write_json(out: &mut String, v: &Json, indent: Option<usize>, sort: bool, depth: usize) {
-    let newline = |out: &mut String, depth: usize| {
-        if let Some(n) = indent {
-            out.push('\n');
-            out.extend(std::iter::repeat_n(' ', n * depth));
-        }
-    };
-    let sep = if indent.is_some() { "," } else { ", " };
-    match v {
-        Json::Null => out.push_str("null"),
-        Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Number(n) if n.is_f64() => out.push_str(&match n.as_f64().map(python_float_repr) {
-            Some(s) if s == "inf" => "Infinity".into(),
-            Some(s) if s == "-inf" => "-Infinity".into(),
-            Some(s) if s == "nan" => "NaN".into(),
-            Some(s) => s,
-            None => n.to_string(),
-        }),
-        Json::Number(n) => out.push_str(&n.to_string()),
-        Json::String(s) => write_json_str(out, s),
-        Json::Array(items) if items.is_empty() => out.push_str("[]"),
-        Json::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(sep);
-                }
-                newline(out, depth + 1);
-                write_json(out, item, indent, sort, depth + 1);
-            }
-            newline(out, depth);
-            out.push(']');
-        }
-        Json::Object(map) if map.is_empty() => out.push_str("{}"),
-        Json::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            if sort {
-                keys.sort();
-            }
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(sep);
-                }
-                newline(out, depth + 1);
-                write_json_str(out, k);
-                out.push_str(": ");
-                write_json(out, &map[k.as_str()], indent, sort, depth + 1);
-            }
-            newline(out, depth);
-            out.push('}');
-        }
-    }
-}
-
-fn write_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    crate::vars::python_json_with(
+        v,
+        crate::vars::PyJson {
+            indent,
+            sort_keys: sort,
+            ensure_ascii: true,
+        },
+    )
 }
 
 /// `yaml.dump(v, Dumper=AnsibleDumper, allow_unicode=True, ...)` with the options Ansible's
