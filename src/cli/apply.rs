@@ -11,7 +11,7 @@ use horde::inventory;
 use horde::playbook::{self, Action, Playbook, Task};
 use horde::provision::Leases;
 use horde::ssh::SshContext;
-use horde::vars::{Vars, combine, parse_extra_vars, python_json, python_json_line};
+use horde::vars::{python_json, python_json_line};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
@@ -56,10 +56,7 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         }
         return Ok(Exit::Ok);
     }
-    let mut extra = Vars::new();
-    for e in &args.extra_vars {
-        combine(&mut extra, &parse_extra_vars(e).map_err(UsageError)?);
-    }
+    let extra = args.work.extra_vars()?;
     // No inventory: only the implicit localhost, as ansible-playbook.
     let sources = args.source.inventory.clone();
     let leases = Leases::acquire(&sources).await?;
@@ -89,7 +86,7 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         limit: args.source.limit.clone(),
         extra_vars: extra,
         ssh: Arc::new(SshContext::new(defaults)),
-        forks: args.forks,
+        forks: args.work.forks,
         check: args.check,
         diff: args.diff,
         tags: split_tags(&args.tags),

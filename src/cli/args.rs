@@ -90,6 +90,37 @@ pub struct HostsArgs {
     pub pattern: String,
 }
 
+/// How many hosts at once, and the extra variables (flags as Ansible's).
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// How many hosts to work on at once.
+    #[arg(
+        short = 'f',
+        long = "forks",
+        value_name = "FORKS",
+        default_value_t = 50
+    )]
+    pub forks: usize,
+
+    /// Extra variables: key=value, JSON, or @file; repeatable; they win over all others.
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+}
+
+impl WorkArgs {
+    /// The `-e` arguments merged in order.
+    pub fn extra_vars(&self) -> Result<horde::vars::Vars, super::exit::UsageError> {
+        let mut extra = horde::vars::Vars::new();
+        for e in &self.extra_vars {
+            horde::vars::combine(
+                &mut extra,
+                &horde::vars::parse_extra_vars(e).map_err(super::exit::UsageError)?,
+            );
+        }
+        Ok(extra)
+    }
+}
+
 /// How to connect and authenticate (flags as Ansible's).
 #[derive(Debug, Args)]
 pub struct ConnectionArgs {
@@ -178,18 +209,8 @@ pub struct RunArgs {
     #[arg(short = 'a', long = "args", value_name = "ARGS", default_value = "")]
     pub args: String,
 
-    /// How many hosts to work on at once.
-    #[arg(
-        short = 'f',
-        long = "forks",
-        value_name = "FORKS",
-        default_value_t = 50
-    )]
-    pub forks: usize,
-
-    /// Extra variables: key=value, JSON, or @file; repeatable.
-    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
-    pub extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub work: WorkArgs,
 
     /// One line per host.
     #[arg(short = 'o', long = "one-line")]
@@ -223,18 +244,8 @@ pub struct ApplyArgs {
     #[arg(value_name = "PLAYBOOK", required = true)]
     pub playbooks: Vec<std::path::PathBuf>,
 
-    /// How many hosts to work on at once.
-    #[arg(
-        short = 'f',
-        long = "forks",
-        value_name = "FORKS",
-        default_value_t = 50
-    )]
-    pub forks: usize,
-
-    /// Extra variables: key=value, JSON, or @file; repeatable; they win over all others.
-    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
-    pub extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub work: WorkArgs,
 
     /// Run only tasks and plays with these tags (comma-separated; repeatable).
     #[arg(short = 't', long = "tags", value_name = "TAGS")]

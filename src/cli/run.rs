@@ -10,7 +10,7 @@ use horde::inventory;
 use horde::provision::Leases;
 use horde::ssh::{HostKeyPolicy, SshConfig, SshContext, TargetDefaults};
 use horde::transport::{Become, BecomeMethod};
-use horde::vars::{Vars, combine, parse_extra_vars, python_json};
+use horde::vars::python_json;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
@@ -103,10 +103,7 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
         ))
         .into());
     }
-    let mut extra = Vars::new();
-    for e in &args.extra_vars {
-        combine(&mut extra, &parse_extra_vars(e).map_err(UsageError)?);
-    }
+    let extra = args.work.extra_vars()?;
     let task = AdhocTask {
         module,
         args: args.args.clone(),
@@ -164,7 +161,7 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
         task: Arc::new(task),
         extra_vars: Arc::new(extra),
         ssh: ctx,
-        forks: args.forks,
+        forks: args.work.forks,
     };
     let runner = tokio::spawn(adhoc::run(spec, cancel.clone(), tx));
     let (mut failed, mut unreachable) = (0usize, 0usize);
