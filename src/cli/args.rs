@@ -26,7 +26,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct InventorySource {
     /// Inventory: a YAML/INI file, a directory of them, an executable script, or a comma
-    /// list like `a,b,`; `horde run` also takes `lab:N` (N embedded lab hosts). Repeat to
+    /// list like `a,b,`; `run` and `apply` also take `lab:N` (N embedded lab hosts). Repeat to
     /// merge several in order. Defaults to $ANSIBLE_INVENTORY.
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY", env = "ANSIBLE_INVENTORY",
           num_args = 1, action = clap::ArgAction::Append, hide_env_values = true)]
