@@ -9,6 +9,7 @@ pub mod lab;
 pub mod modules;
 pub mod playbook;
 pub mod provision;
+pub mod report;
 pub mod shell;
 pub mod ssh;
 pub mod template;

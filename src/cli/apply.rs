@@ -6,7 +6,7 @@ use super::args::ApplyArgs;
 use super::exit::{Exit, UsageError};
 use super::run::{become_settings, target_defaults};
 use anyhow::{Context, Result};
-use horde::engine::{self, Event, HostResult, RunSpec, Status};
+use horde::engine::{self, Event, HostResult, RunSpec, Status, TaskKind};
 use horde::inventory;
 use horde::playbook::{self, Action, Playbook, Task};
 use horde::provision::Leases;
@@ -201,12 +201,33 @@ impl Console {
 
     fn show(&mut self, event: &Event) {
         match event {
-            Event::PlayStart { name } => self.out(&banner(&format!("PLAY [{name}]"))),
+            Event::RunStart { .. } | Event::Sample(_) => {}
+            Event::Cases { play, ids } => self.out(&banner(&format!(
+                "MATRIX [{play}]: {} case{}",
+                ids.len(),
+                if ids.len() == 1 { "" } else { "s" }
+            ))),
+            Event::PlayStart { name, case } => match case {
+                Some(c) => self.out(&banner(&format!("PLAY [{name}] case {c}"))),
+                None => self.out(&banner(&format!("PLAY [{name}]"))),
+            },
+            Event::Shuffle { seed, jobs } => self.out(&format!(
+                "shuffle: {jobs} jobs in the order of seed {seed} (--seed {seed} gives it back)"
+            )),
             Event::NoHostsMatched => self.out("skipping: no hosts matched"),
-            Event::TaskStart { name, handler } => {
-                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+            Event::TaskStart { name, kind, .. } => {
+                let kind = match kind {
+                    TaskKind::Task => "TASK",
+                    TaskKind::Handler => "RUNNING HANDLER",
+                    TaskKind::Setup => "SETUP",
+                    TaskKind::Teardown => "TEARDOWN",
+                    TaskKind::Event => "EVENT",
+                };
                 self.out(&banner(&format!("{kind} [{name}]")));
             }
+            Event::EventOverlap { entry, due } => self.out(&format!(
+                "event [{entry}] was due at +{due:.1}s but its previous run was still going: not started twice"
+            )),
             Event::Item(r) => self.item(r),
             Event::Host(r) => self.host(r),
             Event::Included { file, hosts, item } => {
@@ -217,9 +238,11 @@ impl Console {
                 self.out(&format!("included: {file} for {}{item}", hosts.join(", ")));
             }
             Event::NoMoreHosts => self.out(&banner("NO MORE HOSTS LEFT")),
-            Event::Warning(w) if w.starts_with("FAILED - RETRYING") => self.out(w),
-            Event::Warning(w) => super::warn(w),
-            Event::Recap(stats) => {
+            Event::Warning { message } if message.starts_with("FAILED - RETRYING") => {
+                self.out(message)
+            }
+            Event::Warning { message } => super::warn(message),
+            Event::Recap { stats, teardown } => {
                 self.out(&banner("PLAY RECAP"));
                 let mut hosts: Vec<_> = stats.iter().collect();
                 hosts.sort_by(|a, b| a.0.cmp(b.0));
@@ -230,6 +253,18 @@ impl Console {
                     ));
                 }
                 self.out("");
+                if !teardown.is_empty() {
+                    self.out(&banner("TEARDOWN RECAP").trim_start().to_string());
+                    let mut hosts: Vec<_> = teardown.iter().collect();
+                    hosts.sort_by(|a, b| a.0.cmp(b.0));
+                    for (h, s) in hosts {
+                        self.out(&format!(
+                            "{h:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4}",
+                            s.ok, s.changed, s.unreachable, s.failed, s.skipped,
+                        ));
+                    }
+                    self.out("");
+                }
             }
         }
     }

@@ -30,6 +30,9 @@ pub(crate) struct HostState {
 /// How one task ended on one host.
 pub(crate) struct TaskOutcome {
     pub status: Status,
+    /// When it started (seconds since the Unix epoch) and how long it took (seconds).
+    pub start: f64,
+    pub duration: f64,
     pub result: Vars,
     pub ignored: bool,
     pub delegated_to: Option<String>,
@@ -40,6 +43,8 @@ impl TaskOutcome {
     fn failed(msg: String) -> Self {
         TaskOutcome {
             status: Status::Failed,
+            start: 0.0,
+            duration: 0.0,
             result: modules::failed(msg),
             ignored: false,
             delegated_to: None,
@@ -141,7 +146,9 @@ impl RunCtx {
         hs: &mut HostState,
         task: &Task,
         scope: &Common,
+        task_id: u32,
     ) -> TaskOutcome {
+        let started = (now_epoch(), std::time::Instant::now());
         let full = task.common.inherit(scope);
         let vars = self.task_vars(play, hs, &full);
         let Action::Module { name, args, .. } = &task.action else {
@@ -199,10 +206,13 @@ impl RunCtx {
                     spec,
                     delegated_to.as_deref(),
                     no_log,
+                    task_id,
                 )
                 .await
             }
         };
+        outcome.start = started.0;
+        outcome.duration = started.1.elapsed().as_secs_f64();
         outcome.delegated_to = delegated_to;
         outcome.no_log = no_log;
         if outcome.status == Status::Failed && ignore_errors {
@@ -294,6 +304,7 @@ impl RunCtx {
         spec: &Loop,
         delegated_to: Option<&str>,
         no_log: bool,
+        task_id: u32,
     ) -> TaskOutcome {
         let items = match self.loop_items(spec, vars, play) {
             Ok(i) => i,
@@ -306,6 +317,8 @@ impl RunCtx {
             r.insert("results".into(), json!([]));
             return TaskOutcome {
                 status: Status::Skipped,
+                start: 0.0,
+                duration: 0.0,
                 result: r,
                 ignored: false,
                 delegated_to: None,
@@ -317,6 +330,7 @@ impl RunCtx {
         let total = items.len();
         let all_items = items.clone();
         for (index, item) in items.into_iter().enumerate() {
+            let item_start = (now_epoch(), std::time::Instant::now());
             let mut iv = vars.clone();
             iv.insert(spec.loop_var.clone(), item.clone());
             iv.insert("ansible_loop_var".into(), json!(spec.loop_var));
@@ -375,6 +389,9 @@ impl RunCtx {
             };
             let _ = self.events.send(Event::Item(HostResult {
                 host: hs.name.clone(),
+                task_id,
+                start: item_start.0,
+                duration: item_start.1.elapsed().as_secs_f64(),
                 delegated_to: delegated_to.map(str::to_string),
                 status,
                 result: r.clone(),
@@ -413,6 +430,8 @@ impl RunCtx {
         }
         TaskOutcome {
             status,
+            start: 0.0,
+            duration: 0.0,
             result: r,
             ignored: false,
             delegated_to: None,
@@ -574,12 +593,14 @@ impl RunCtx {
                 r.insert("failed".into(), json!(true));
                 return Attempt::Done(r);
             }
-            let _ = self.events.send(Event::Warning(format!(
-                "FAILED - RETRYING: [{}]: {} ({} retries left).",
-                hs.name,
-                task.display_name(),
-                max - attempt
-            )));
+            let _ = self.events.send(Event::Warning {
+                message: format!(
+                    "FAILED - RETRYING: [{}]: {} ({} retries left).",
+                    hs.name,
+                    task.display_name(),
+                    max - attempt
+                ),
+            });
             attempt += 1;
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))) => {}
@@ -887,6 +908,14 @@ impl HostState {
 }
 
 /// Text for display: strings as they are, other values as JSON.
+/// Now, in seconds since the Unix epoch.
+pub(crate) fn now_epoch() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -901,6 +930,8 @@ fn skipped(cond: Value) -> TaskOutcome {
     r.insert("skipped".into(), json!(true));
     TaskOutcome {
         status: Status::Skipped,
+        start: 0.0,
+        duration: 0.0,
         result: r,
         ignored: false,
         delegated_to: None,
@@ -914,6 +945,8 @@ fn unreachable(msg: String) -> TaskOutcome {
     r.insert("unreachable".into(), json!(true));
     TaskOutcome {
         status: Status::Unreachable,
+        start: 0.0,
+        duration: 0.0,
         result: r,
         ignored: false,
         delegated_to: None,
@@ -940,6 +973,8 @@ fn done(mut r: Vars) -> TaskOutcome {
     };
     TaskOutcome {
         status,
+        start: 0.0,
+        duration: 0.0,
         result: r,
         ignored: false,
         delegated_to: None,

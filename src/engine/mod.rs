@@ -9,7 +9,7 @@ mod host;
 mod play;
 mod pool;
 
-pub use event::{Event, HostResult, HostStats, Status};
+pub use event::{Event, HostResult, HostStats, Sample, Status, TaskKind};
 pub use play::run;
 
 use crate::inventory::Inventory;
@@ -62,6 +62,10 @@ pub(crate) struct RunCtx {
     pub events: mpsc::UnboundedSender<Event>,
     pub cancel: CancellationToken,
     pub stats: Mutex<IndexMap<String, HostStats>>,
+    /// Teardown's tallies, kept apart from the tasks'.
+    pub teardown_stats: Mutex<IndexMap<String, HostStats>>,
+    /// Task ids by (origin, kind, matrix case).
+    pub task_ids: Mutex<HashMap<(String, TaskKind, Option<String>), u32>>,
     /// Every inventory host's variables (for `hostvars` and delegation).
     pub inventory_vars: IndexMap<String, Vars>,
     /// `groups`: group name to host names.
@@ -84,6 +88,8 @@ pub(crate) struct PlayCtx {
     pub live: Mutex<Vec<String>>,
     /// The play's handlers, flattened, in definition order.
     pub handlers: Vec<crate::playbook::Task>,
+    /// The matrix case being run, if any.
+    pub case: Option<String>,
 }
 
 impl PlayCtx {

@@ -3,8 +3,8 @@
 //! the run's tallies; host work runs concurrently (bounded by forks) under it.
 
 use super::cursor::{Cursor, Failure, Next, Phase};
-use super::event::{Event, HostResult, HostStats, Status};
-use super::host::{HostState, TaskOutcome, value_text};
+use super::event::{Event, HostResult, HostStats, Sample, Status, TaskKind};
+use super::host::{HostState, TaskOutcome, now_epoch, value_text};
 use super::pool::Pool;
 use super::{PlayCtx, RunCtx, RunSpec, RunSummary};
 use crate::adhoc::host_vars;
@@ -54,6 +54,8 @@ pub async fn run(
         events,
         cancel,
         stats: Mutex::new(IndexMap::new()),
+        teardown_stats: Mutex::new(IndexMap::new()),
+        task_ids: Mutex::new(HashMap::new()),
         inventory_vars,
         groups: Value::Object(groups),
         uses_host_lists,
@@ -73,7 +75,15 @@ pub async fn run(
     }
     ctx.pool.close().await;
     let stats = ctx.stats.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let _ = ctx.events.send(Event::Recap(stats.clone()));
+    let teardown = ctx
+        .teardown_stats
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let _ = ctx.events.send(Event::Recap {
+        stats: stats.clone(),
+        teardown,
+    });
     RunSummary {
         stats,
         interrupted: ctx.cancel.is_cancelled(),
@@ -171,13 +181,46 @@ impl RunCtx {
         f(stats.entry(host.to_string()).or_default())
     }
 
+    /// The run-wide id of a task (see [`Event::TaskStart`]).
+    pub(crate) fn task_id(&self, pctx: &PlayCtx, task: &Task, kind: TaskKind) -> u32 {
+        let key = (task.origin.to_string(), kind, pctx.case.clone());
+        let mut ids = self.task_ids.lock().unwrap_or_else(|e| e.into_inner());
+        let next = ids.len() as u32 + 1;
+        *ids.entry(key).or_insert(next)
+    }
+
+    /// Announces a task (its name templated with the host's variables); returns its id.
+    fn task_start(
+        &self,
+        pctx: &PlayCtx,
+        hs: &HostState,
+        task: &Task,
+        full: &Common,
+        kind: TaskKind,
+    ) -> u32 {
+        let name = self.task_title(pctx, hs, task, full);
+        self.task_start_named(pctx, task, name, kind)
+    }
+
+    fn task_start_named(&self, pctx: &PlayCtx, task: &Task, name: String, kind: TaskKind) -> u32 {
+        let id = self.task_id(pctx, task, kind);
+        let _ = self.events.send(Event::TaskStart {
+            id,
+            name,
+            kind,
+            origin: task.origin.to_string(),
+        });
+        id
+    }
+
     fn warn(&self, msg: String) {
-        let _ = self.events.send(Event::Warning(msg));
+        let _ = self.events.send(Event::Warning { message: msg });
     }
 
     async fn run_play(&self, play: &Play, hosts: &mut HashMap<String, HostState>) -> PlayEnd {
         let _ = self.events.send(Event::PlayStart {
             name: play.name.clone(),
+            case: None,
         });
         // The hosts pattern may use extra vars.
         let pattern = match self
@@ -271,6 +314,7 @@ impl RunCtx {
                 batch: batch.clone(),
                 live: Mutex::new(batch.clone()),
                 handlers: handlers.clone(),
+                case: None,
             };
             let mut states: Vec<HostState> =
                 batch
@@ -518,12 +562,9 @@ impl RunCtx {
                         }
                         _ => {
                             let full = task.common.inherit(&next.scope);
-                            let _ = self.events.send(Event::TaskStart {
-                                name: self.task_title(pctx, hs, &task, &full),
-                                handler: false,
-                            });
+                            self.task_start(pctx, hs, &task, &full, TaskKind::Task);
                             let _permit = self.forks.clone().acquire_owned().await;
-                            self.step(pctx, hs, &next, false).await;
+                            self.step(pctx, hs, &next, TaskKind::Task).await;
                         }
                     }
                 }
@@ -570,7 +611,7 @@ impl RunCtx {
                     })
                     .collect(),
                 Err(e) => {
-                    self.include_failed(hs, e);
+                    self.include_failed(pctx, hs, task, e);
                     return vec![];
                 }
             },
@@ -584,14 +625,19 @@ impl RunCtx {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    self.include_failed(hs, format!("{}: {e}", task.origin));
+                    self.include_failed(pctx, hs, task, format!("{}: {e}", task.origin));
                     return vec![];
                 }
             }
             let name = match self.templar.render(file, &iv) {
                 Ok(v) => value_text(&v),
                 Err(e) => {
-                    self.include_failed(hs, format!("{}: include_tasks: {e}", task.origin));
+                    self.include_failed(
+                        pctx,
+                        hs,
+                        task,
+                        format!("{}: include_tasks: {e}", task.origin),
+                    );
                     return vec![];
                 }
             };
@@ -605,7 +651,7 @@ impl RunCtx {
                     reported.push((path.display().to_string(), label));
                 }
                 Err(e) => {
-                    self.include_failed(hs, e.to_string());
+                    self.include_failed(pctx, hs, task, e.to_string());
                     return vec![];
                 }
             }
@@ -615,6 +661,9 @@ impl RunCtx {
             self.stats_mut(&hs.name, |s| s.skipped += 1);
             let _ = self.events.send(Event::Host(HostResult {
                 host: hs.name.clone(),
+                task_id: self.task_id(pctx, task, TaskKind::Task),
+                start: now_epoch(),
+                duration: 0.0,
                 delegated_to: None,
                 status: Status::Skipped,
                 result: crate::modules::ok(false),
@@ -629,10 +678,13 @@ impl RunCtx {
         reported
     }
 
-    fn include_failed(&self, hs: &mut HostState, msg: String) {
+    fn include_failed(&self, pctx: &PlayCtx, hs: &mut HostState, task: &Task, msg: String) {
         self.stats_mut(&hs.name, |s| s.failed += 1);
         let _ = self.events.send(Event::Host(HostResult {
             host: hs.name.clone(),
+            task_id: self.task_id(pctx, task, TaskKind::Task),
+            start: now_epoch(),
+            duration: 0.0,
             delegated_to: None,
             status: Status::Failed,
             result: crate::modules::failed(msg),
@@ -691,10 +743,7 @@ impl RunCtx {
         let task = next.task();
         let full = task.common.inherit(&next.scope);
         if let Some((_, hs)) = states.iter().enumerate().find(|(i, _)| members.contains(i)) {
-            let _ = self.events.send(Event::TaskStart {
-                name: self.task_title(pctx, hs, task, &full),
-                handler: false,
-            });
+            self.task_start(pctx, hs, task, &full, TaskKind::Task);
         }
         let run_once = full.run_once.is_some() && {
             let first = states.iter().enumerate().find(|(i, _)| members.contains(i));
@@ -711,7 +760,9 @@ impl RunCtx {
             idx.sort();
             let first = idx[0];
             let before = states[first].facts.clone();
-            let end = self.step(pctx, &mut states[first], next, false).await;
+            let end = self
+                .step(pctx, &mut states[first], next, TaskKind::Task)
+                .await;
             // The others share the result (registered, set_fact) without running the task.
             let shared: Vec<(String, Value)> = states[first]
                 .facts
@@ -735,7 +786,7 @@ impl RunCtx {
             }
             work.push(async move {
                 let _permit = self.forks.clone().acquire_owned().await;
-                self.step(pctx, hs, next, false).await
+                self.step(pctx, hs, next, TaskKind::Task).await
             });
         }
         let mut ends = Vec::new();
@@ -752,16 +803,17 @@ impl RunCtx {
         pctx: &PlayCtx,
         hs: &mut HostState,
         next: &Next,
-        handler: bool,
+        kind: TaskKind,
     ) -> StepEnd {
         let task = next.task();
+        let task_id = self.task_id(pctx, task, kind);
         // Every remote wait inside races the run's cancellation itself (so a cancelled
         // command is signalled on the host); its result is then not counted.
-        let outcome = self.run_task(pctx, hs, task, &next.scope).await;
+        let outcome = self.run_task(pctx, hs, task, &next.scope, task_id).await;
         if self.cancel.is_cancelled() {
             return StepEnd::default();
         }
-        self.apply(pctx, hs, task, outcome, handler)
+        self.apply(pctx, hs, task, outcome, kind, task_id)
     }
 
     fn apply(
@@ -770,8 +822,10 @@ impl RunCtx {
         hs: &mut HostState,
         task: &Task,
         outcome: TaskOutcome,
-        handler: bool,
+        kind: TaskKind,
+        task_id: u32,
     ) -> StepEnd {
+        let handler = kind == TaskKind::Handler;
         let action = match &task.action {
             Action::Module { name, .. } => name.clone(),
             _ => String::new(),
@@ -863,8 +917,21 @@ impl RunCtx {
             let mut live = pctx.live.lock().unwrap_or_else(|e| e.into_inner());
             live.retain(|h| h != &hs.name);
         }
+        let _ = self.events.send(Event::Sample(Sample {
+            task_id,
+            host: hs.name.clone(),
+            iteration: None,
+            start: outcome.start,
+            duration: outcome.duration,
+            rc: outcome.result.get("rc").and_then(Value::as_i64),
+            status: outcome.status,
+            result: None,
+        }));
         let _ = self.events.send(Event::Host(HostResult {
             host: hs.name.clone(),
+            task_id,
+            start: outcome.start,
+            duration: outcome.duration,
             delegated_to: outcome.delegated_to,
             status: outcome.status,
             result: outcome.result,
@@ -901,10 +968,7 @@ impl RunCtx {
             if chosen.is_empty() {
                 continue;
             }
-            let _ = self.events.send(Event::TaskStart {
-                name: handler.display_name(),
-                handler: true,
-            });
+            self.task_start_named(pctx, handler, handler.display_name(), TaskKind::Handler);
             let list = Arc::new(vec![handler.clone()]);
             let next = Next {
                 list,
@@ -921,7 +985,7 @@ impl RunCtx {
                 let next = &next;
                 work.push(async move {
                     let _permit = self.forks.clone().acquire_owned().await;
-                    self.step(pctx, hs, next, true).await
+                    self.step(pctx, hs, next, TaskKind::Handler).await
                 });
             }
             while work.next().await.is_some() {}
