@@ -95,18 +95,24 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         become_: become_settings(&args.become_)?,
         force_handlers: args.force_handlers,
         verbosity: args.verbose,
+        iterations: args.orchestration.iterations,
+        seed: args.orchestration.seed,
+        case: args.orchestration.case.clone(),
+        duration: args.orchestration.duration,
     };
-    let cancel = tokio_util::sync::CancellationToken::new();
-    {
-        let cancel = cancel.clone();
+    let stop = engine::Stop::new();
+    watch_signals(stop.clone());
+    let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(limit) = args.orchestration.timeout {
+        let (stop, timed_out) = (stop.clone(), timed_out.clone());
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
+            tokio::time::sleep(limit).await;
+            timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
+            stop.soft.cancel();
         });
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let runner = tokio::spawn(engine::run(spec, cancel, tx));
+    let runner = tokio::spawn(engine::run(spec, stop, tx));
     let mut console = Console {
         verbosity: args.verbose,
         diff: args.diff,
@@ -116,18 +122,59 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     }
     let summary = runner.await.context("the run ended unexpectedly")?;
     leases.release().await?;
+    if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
+        let limit = args.orchestration.timeout.unwrap_or_default();
+        eprintln!(
+            "[ERROR]: the run reached --timeout ({}s): stopped",
+            limit.as_secs_f64()
+        );
+        return Ok(Exit::HostFailed);
+    }
     if summary.interrupted {
         eprintln!("[ERROR]: User interrupted execution");
         return Ok(Exit::Interrupted);
     }
     let stats = summary.stats.values();
+    let teardown_failed = summary
+        .teardown
+        .values()
+        .any(|s| s.failed > 0 || s.unreachable > 0);
     Ok(if stats.clone().any(|s| s.unreachable > 0) {
         Exit::Unreachable
-    } else if stats.clone().any(|s| s.failed > 0) {
+    } else if stats.clone().any(|s| s.failed > 0) || teardown_failed {
         Exit::HostFailed
     } else {
         Exit::Ok
     })
+}
+
+/// Ctrl-C or SIGTERM stops the run softly (teardown still runs); a second one stops
+/// teardown too.
+fn watch_signals(stop: engine::Stop) {
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut seen = 0;
+        loop {
+            let terminated = async {
+                match term.as_mut() {
+                    Some(t) => t.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                _ = terminated => {}
+            }
+            seen += 1;
+            if seen == 1 {
+                stop.soft.cancel();
+            } else {
+                stop.hard.cancel();
+                return;
+            }
+        }
+    });
 }
 
 /// Ansible's banner: the text, then stars to column 80.

@@ -292,8 +292,42 @@ pub struct ApplyArgs {
     pub verbose: u8,
 
     #[command(flatten)]
+    pub orchestration: OrchestrationArgs,
+
+    #[command(flatten)]
     pub connection: ConnectionArgs,
 
     #[command(flatten)]
     pub become_: BecomeArgs,
+}
+
+/// Fleet-test settings of `horde apply` (see docs/orchestration.md).
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Fleet tests")]
+pub struct OrchestrationArgs {
+    /// Run every task that has `iterations:` N times per host instead.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+
+    /// Seed of the random orders (`strategy: shuffle`, `order: shuffle`); a run prints
+    /// its seed, and the same seed gives the same order back.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Run only this matrix case (its id, as printed: `fs=ext4,mode=sync`).
+    #[arg(long = "case", value_name = "ID")]
+    pub case: Option<String>,
+
+    /// How long `events:` schedules run (overrides `events: duration`), e.g. 30s, 5m, 3h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub duration: Option<std::time::Duration>,
+
+    /// Stop the run after this long (e.g. 90s, 10m): running tasks are stopped, teardown
+    /// runs, the exit code is 2.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+}
+
+fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
+    horde::playbook::parse_duration(s)
 }

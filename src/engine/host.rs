@@ -3,7 +3,7 @@
 
 use super::actions;
 use super::cursor::Cursor;
-use super::event::{Event, HostResult, Status};
+use super::event::{Event, HostResult, Sample, Status};
 use super::{PlayCtx, RunCtx};
 use crate::modules::{self, Args, Ctx, to_bool};
 use crate::playbook::{Action, Common, Loop, LoopKind, Task};
@@ -12,6 +12,15 @@ use crate::vars::{Vars, combine};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::time::Duration;
+
+/// How many times a task runs on a host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Iters {
+    /// As the task says (`iterations:`, else once).
+    Task,
+    /// Once, as iteration N (a job of the shuffle strategy).
+    One(u32),
+}
 
 /// A host's state over the run.
 pub(crate) struct HostState {
@@ -28,6 +37,7 @@ pub(crate) struct HostState {
 }
 
 /// How one task ended on one host.
+#[derive(Clone)]
 pub(crate) struct TaskOutcome {
     pub status: Status,
     /// When it started (seconds since the Unix epoch) and how long it took (seconds).
@@ -37,6 +47,8 @@ pub(crate) struct TaskOutcome {
     pub ignored: bool,
     pub delegated_to: Option<String>,
     pub no_log: bool,
+    /// Its samples were sent already (one per iteration).
+    pub sampled: bool,
 }
 
 impl TaskOutcome {
@@ -49,6 +61,7 @@ impl TaskOutcome {
             ignored: false,
             delegated_to: None,
             no_log: false,
+            sampled: false,
         }
     }
 }
@@ -92,13 +105,16 @@ impl RunCtx {
             v.insert("ansible_play_hosts_all".into(), json!(play.all_hosts));
             v.insert("ansible_play_hosts".into(), json!(play.live_hosts()));
             v.insert("play_hosts".into(), json!(play.live_hosts()));
-            v.insert("ansible_play_batch".into(), json!(play.batch));
+            v.insert("ansible_play_batch".into(), json!(play.batch_hosts()));
             v.insert("hostvars".into(), Value::Object(self.hostvars()));
         }
         combine(&mut v, &hs.inv_vars);
         combine(&mut v, &scope.vars);
         combine(&mut v, &hs.facts);
         combine(&mut v, &self.spec.extra_vars);
+        if let Some(setup) = super::lock(&play.setup).clone() {
+            v.insert("setup".into(), setup);
+        }
         v
     }
 
@@ -147,12 +163,17 @@ impl RunCtx {
         task: &Task,
         scope: &Common,
         task_id: u32,
+        iters: Iters,
     ) -> TaskOutcome {
         let started = (now_epoch(), std::time::Instant::now());
         let full = task.common.inherit(scope);
         let vars = self.task_vars(play, hs, &full);
-        let Action::Module { name, args, .. } = &task.action else {
-            return TaskOutcome::failed("internal error: not a module task".into());
+        let runs = match iters {
+            Iters::One(i) => Some((i, 1)),
+            Iters::Task => match self.iterations(task, &vars) {
+                Ok(n) => n.map(|n| (1, n)),
+                Err(e) => return TaskOutcome::failed(e),
+            },
         };
         let no_log = match self.render_bool(full.no_log.as_ref(), &vars) {
             Ok(b) => b,
@@ -171,22 +192,103 @@ impl RunCtx {
                 Err(e) => return TaskOutcome::failed(format!("delegate_to: {e}")),
             },
         };
-        let mut outcome = match &task.loop_ {
-            None => match self.when(&full, &vars) {
+        let mut outcome = match runs {
+            None => {
+                self.run_body(play, hs, task, &full, &vars, delegated_to.as_deref(), no_log, task_id)
+                    .await
+            }
+            Some((first, count)) => {
+                let mut outcomes = Vec::with_capacity(count as usize);
+                for i in first..first + count {
+                    if play.cancel.is_cancelled() {
+                        break;
+                    }
+                    let t = (now_epoch(), std::time::Instant::now());
+                    let o = self
+                        .run_body(play, hs, task, &full, &vars, delegated_to.as_deref(), no_log, task_id)
+                        .await;
+                    let _ = self.events.send(Event::Sample(Sample {
+                        task_id,
+                        host: hs.name.clone(),
+                        iteration: Some(i),
+                        start: t.0,
+                        duration: t.1.elapsed().as_secs_f64(),
+                        rc: o.result.get("rc").and_then(Value::as_i64),
+                        status: o.status,
+                        result: Some(o.result.clone()),
+                    }));
+                    let stop = o.status == Status::Unreachable;
+                    outcomes.push(o);
+                    if stop {
+                        break;
+                    }
+                }
+                let mut o = iterated(outcomes);
+                if let Iters::One(i) = iters {
+                    // A shuffle job: one run, labelled with its iteration.
+                    for k in ["iterations", "failures", "iteration_results"] {
+                        o.result.shift_remove(k);
+                    }
+                    o.result.insert("iteration".into(), json!(i));
+                }
+                o
+            }
+        };
+        outcome.start = started.0;
+        outcome.duration = started.1.elapsed().as_secs_f64();
+        outcome.delegated_to = delegated_to;
+        outcome.no_log = no_log;
+        if outcome.status == Status::Failed && ignore_errors {
+            outcome.ignored = true;
+        }
+        self.register(hs, task, &outcome);
+        outcome
+    }
+
+    /// `iterations:` rendered (`--iterations` overrides it); `None` when the task has none.
+    pub(crate) fn iterations(&self, task: &Task, vars: &Vars) -> Result<Option<u32>, String> {
+        let Some(v) = &task.iterations else {
+            return Ok(None);
+        };
+        if let Some(n) = self.spec.iterations {
+            return Ok(Some(n.clamp(1, u64::from(u32::MAX)) as u32));
+        }
+        let v = self
+            .templar
+            .render(v, vars)
+            .map_err(|e| format!("iterations: {e}"))?;
+        let n = v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| format!("iterations must be a whole number of at least 1, not {v}"))?;
+        Ok(Some(n.min(u64::from(u32::MAX)) as u32))
+    }
+
+    /// One run of the task: `when`, then its loop or its attempts.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_body(
+        &self,
+        play: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        full: &Common,
+        vars: &Vars,
+        delegated_to: Option<&str>,
+        no_log: bool,
+        task_id: u32,
+    ) -> TaskOutcome {
+        let Action::Module { name, args, .. } = &task.action else {
+            return TaskOutcome::failed("internal error: not a module task".into());
+        };
+        let (full, vars) = (full, vars);
+        match &task.loop_ {
+            None => match self.when(full, vars) {
                 Err(e) => TaskOutcome::failed(e),
                 Ok(Some(false_cond)) => skipped(false_cond),
                 Ok(None) => {
                     match self
-                        .attempts(
-                            play,
-                            hs,
-                            task,
-                            name,
-                            args,
-                            &full,
-                            &vars,
-                            delegated_to.as_deref(),
-                        )
+                        .attempts(play, hs, task, name, args, full, vars, delegated_to)
                         .await
                     {
                         Attempt::Unreachable(msg) => unreachable(msg),
@@ -201,23 +303,24 @@ impl RunCtx {
                     task,
                     name,
                     args,
-                    &full,
-                    &vars,
+                    full,
+                    vars,
                     spec,
-                    delegated_to.as_deref(),
+                    delegated_to,
                     no_log,
                     task_id,
                 )
                 .await
             }
-        };
-        outcome.start = started.0;
-        outcome.duration = started.1.elapsed().as_secs_f64();
-        outcome.delegated_to = delegated_to;
-        outcome.no_log = no_log;
-        if outcome.status == Status::Failed && ignore_errors {
-            outcome.ignored = true;
         }
+    }
+
+    /// `register`, and the facts a result brings (`ansible_facts`).
+    fn register(&self, hs: &mut HostState, task: &Task, outcome: &TaskOutcome) {
+        let name = match &task.action {
+            Action::Module { name, .. } => name.as_str(),
+            _ => "",
+        };
         if let Some(reg) = &task.register
             && outcome.status != Status::Unreachable
         {
@@ -250,7 +353,6 @@ impl RunCtx {
         if task.register.is_some() {
             self.publish_facts(hs);
         }
-        outcome
     }
 
     /// Makes a host's facts visible through `hostvars` to the other hosts.
@@ -323,6 +425,7 @@ impl RunCtx {
                 ignored: false,
                 delegated_to: None,
                 no_log,
+                sampled: false,
             };
         }
         let mut results = Vec::with_capacity(items.len());
@@ -436,6 +539,7 @@ impl RunCtx {
             ignored: false,
             delegated_to: None,
             no_log,
+            sampled: false,
         }
     }
 
@@ -565,6 +669,7 @@ impl RunCtx {
         };
         let mut attempt = 1;
         loop {
+            let began = std::time::Instant::now();
             let mut r = match self
                 .execute(play, hs, task, name, args, full, vars, delegated_to)
                 .await
@@ -572,6 +677,9 @@ impl RunCtx {
                 Attempt::Done(r) => r,
                 u @ Attempt::Unreachable(_) => return u,
             };
+            if let Some(e) = &task.expect {
+                expect(e, began.elapsed(), &mut r);
+            }
             if let Err(e) = self.post_conditions(task, vars, &mut r) {
                 return Attempt::Done(modules::failed(e));
             }
@@ -604,7 +712,7 @@ impl RunCtx {
             attempt += 1;
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))) => {}
-                _ = self.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
+                _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
         }
     }
@@ -702,7 +810,7 @@ impl RunCtx {
             let started = std::time::Instant::now();
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))) => {}
-                _ = self.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
+                _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
             let mut r = modules::ok(false);
             r.insert("delta".into(), json!(started.elapsed().as_secs()));
@@ -718,7 +826,7 @@ impl RunCtx {
         {
             Transport::Local
         } else if delegated_to.is_some() {
-            match self.pool.get(target, None, &self.cancel).await {
+            match self.pool.get(target, None, &play.cancel).await {
                 Ok(t) => t,
                 Err(e) => return Attempt::Unreachable(e),
             }
@@ -728,7 +836,7 @@ impl RunCtx {
                 .get(
                     target,
                     Some(&hs.inv_vars_with_extra(&self.spec.extra_vars)),
-                    &self.cancel,
+                    &play.cancel,
                 )
                 .await
             {
@@ -769,7 +877,7 @@ impl RunCtx {
             host: &hs.name,
             transport: &transport,
             become_: become_.as_ref(),
-            cancel: &self.cancel,
+            cancel: &play.cancel,
             check,
             diff: self.spec.diff,
             timeout,
@@ -908,6 +1016,116 @@ impl HostState {
 }
 
 /// Text for display: strings as they are, other values as JSON.
+/// `expect:`: the result fails unless every expectation holds. Without `rc`, the module's
+/// own verdict on the exit code stands; with it, the listed codes decide.
+fn expect(e: &crate::playbook::Expect, took: Duration, r: &mut Vars) {
+    if is_true(r.get("skipped")) {
+        return;
+    }
+    let mut why: Vec<String> = Vec::new();
+    let rc = r.get("rc").and_then(Value::as_i64);
+    match &e.rc {
+        Some(want) => {
+            let accepted: Vec<i64> = match want {
+                Value::Array(a) => a.iter().filter_map(Value::as_i64).collect(),
+                v => v.as_i64().into_iter().collect(),
+            };
+            match rc {
+                Some(rc) if accepted.contains(&rc) => {}
+                Some(rc) => why.push(format!("rc {rc} is not {}", value_text(want))),
+                None => why.push(format!("no rc, expected {}", value_text(want))),
+            }
+        }
+        None if result_failed(r) => why.push(
+            r.get("msg")
+                .map(value_text)
+                .unwrap_or_else(|| "the task failed".into()),
+        ),
+        None => {}
+    }
+    for (key, re) in [("stdout", &e.stdout), ("stderr", &e.stderr)] {
+        if let Some(re) = re {
+            let text = r.get(key).map(value_text).unwrap_or_default();
+            if !re.is_match(&text) {
+                why.push(format!("{key} does not match {:?}", re.as_str()));
+            }
+        }
+    }
+    if let Some(max) = e.max_duration
+        && took > max
+    {
+        why.push(format!(
+            "took {:.3}s, more than max_duration {:.3}s",
+            took.as_secs_f64(),
+            max.as_secs_f64()
+        ));
+    }
+    r.insert("duration".into(), json!(took.as_secs_f64()));
+    if why.is_empty() {
+        r.insert("failed".into(), json!(false));
+    } else {
+        r.insert("failed".into(), json!(true));
+        r.insert("msg".into(), json!(format!("expect: {}", why.join("; "))));
+    }
+}
+
+/// The outcome of a task run several times (`iterations`): the last run's result with
+/// `iterations`, `failures` and every run's result in `iteration_results`; failed when any
+/// run failed, unreachable when the last one was.
+fn iterated(outcomes: Vec<TaskOutcome>) -> TaskOutcome {
+    let Some(last) = outcomes.last().cloned() else {
+        return TaskOutcome::failed("interrupted before the first iteration".into());
+    };
+    let failures = outcomes.iter().filter(|o| o.status.is_failure()).count();
+    let status = if last.status == Status::Unreachable {
+        Status::Unreachable
+    } else if failures > 0 {
+        Status::Failed
+    } else if outcomes.iter().all(|o| o.status == Status::Skipped) {
+        Status::Skipped
+    } else if outcomes.iter().any(|o| o.status == Status::Changed) {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    let mut r = last.result.clone();
+    r.insert("iterations".into(), json!(outcomes.len()));
+    r.insert("failures".into(), json!(failures));
+    if status == Status::Failed {
+        r.insert("failed".into(), json!(true));
+        let first = outcomes
+            .iter()
+            .position(|o| o.status.is_failure())
+            .unwrap_or_default();
+        let why = outcomes[first]
+            .result
+            .get("msg")
+            .map(value_text)
+            .unwrap_or_default();
+        r.insert(
+            "msg".into(),
+            json!(format!(
+                "{failures} of {} iterations failed (first: iteration {}{}{why})",
+                outcomes.len(),
+                first + 1,
+                if why.is_empty() { "" } else { ": " }
+            )),
+        );
+    } else if status != Status::Unreachable {
+        r.insert("failed".into(), json!(false));
+    }
+    r.insert(
+        "iteration_results".into(),
+        Value::Array(outcomes.into_iter().map(|o| Value::Object(o.result)).collect()),
+    );
+    TaskOutcome {
+        status,
+        result: r,
+        sampled: true,
+        ..last
+    }
+}
+
 /// Now, in seconds since the Unix epoch.
 pub(crate) fn now_epoch() -> f64 {
     std::time::SystemTime::now()
@@ -936,6 +1154,7 @@ fn skipped(cond: Value) -> TaskOutcome {
         ignored: false,
         delegated_to: None,
         no_log: false,
+        sampled: false,
     }
 }
 
@@ -951,6 +1170,7 @@ fn unreachable(msg: String) -> TaskOutcome {
         ignored: false,
         delegated_to: None,
         no_log: false,
+        sampled: false,
     }
 }
 
@@ -979,6 +1199,7 @@ fn done(mut r: Vars) -> TaskOutcome {
         ignored: false,
         delegated_to: None,
         no_log: false,
+        sampled: false,
     }
 }
 

@@ -4,9 +4,9 @@
 
 use super::cursor::{Cursor, Failure, Next, Phase};
 use super::event::{Event, HostResult, HostStats, Sample, Status, TaskKind};
-use super::host::{HostState, TaskOutcome, now_epoch, value_text};
+use super::host::{HostState, Iters, TaskOutcome, now_epoch, value_text};
 use super::pool::Pool;
-use super::{PlayCtx, RunCtx, RunSpec, RunSummary};
+use super::{PlayCtx, RunCtx, RunSpec, RunSummary, Stop};
 use crate::adhoc::host_vars;
 use crate::inventory;
 use crate::playbook::{Action, Common, Play, Strategy, Task, load_task_file};
@@ -22,11 +22,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 /// Runs the playbooks, sending events as things happen; ends with [`Event::Recap`].
-pub async fn run(
-    spec: RunSpec,
-    cancel: CancellationToken,
-    events: mpsc::UnboundedSender<Event>,
-) -> RunSummary {
+pub async fn run(spec: RunSpec, stop: Stop, events: mpsc::UnboundedSender<Event>) -> RunSummary {
+    let seed = spec.seed.unwrap_or_else(rand::random);
+    let _ = events.send(Event::RunStart { seed });
     let inv = spec.inventory.clone();
     let mut inventory_vars = IndexMap::new();
     for h in inv.hosts() {
@@ -52,7 +50,9 @@ pub async fn run(
         spec,
         templar: Templar::new(),
         events,
-        cancel,
+        cancel: stop.soft.clone(),
+        stop,
+        seed,
         stats: Mutex::new(IndexMap::new()),
         teardown_stats: Mutex::new(IndexMap::new()),
         task_ids: Mutex::new(HashMap::new()),
@@ -82,22 +82,56 @@ pub async fn run(
         .clone();
     let _ = ctx.events.send(Event::Recap {
         stats: stats.clone(),
-        teardown,
+        teardown: teardown.clone(),
     });
     RunSummary {
         stats,
+        teardown,
         interrupted: ctx.cancel.is_cancelled(),
     }
 }
 
-enum PlayEnd {
+pub(super) enum PlayEnd {
     Continue,
     StopPlaybook,
 }
 
+/// What a host does after a barrier in the free strategy.
+enum BarrierPass {
+    /// Run the task.
+    Run,
+    /// The task was run for it (run_once): go on.
+    Done,
+    /// The run stopped.
+    Stop,
+}
+
+/// The linear strategy's next group: the hosts at the same task, rescue and always after
+/// normal tasks. A barrier task waits until no live host is elsewhere (unless every group
+/// is waiting at a barrier: then the first goes, rather than nothing).
+fn pick_group(nexts: &[(usize, Next)]) -> Option<(usize, usize)> {
+    let mut keys: Vec<(u8, (usize, usize), bool)> = Vec::new();
+    for (_, n) in nexts {
+        let key = n.key();
+        if !keys.iter().any(|(_, k, _)| *k == key) {
+            keys.push((phase_rank(n.phase), key, n.task().barrier));
+        }
+    }
+    let best = keys.iter().map(|(r, _, _)| *r).min()?;
+    let in_rank = || keys.iter().filter(move |(r, _, _)| *r == best);
+    if keys.len() > 1
+        && let Some((_, k, _)) = keys.iter().find(|(_, _, barrier)| !barrier)
+        && in_rank().any(|(_, _, barrier)| *barrier)
+    {
+        // Hosts elsewhere first: the barrier waits for them.
+        return Some(*k);
+    }
+    in_rank().map(|(_, k, _)| *k).next()
+}
+
 /// What one host's step did, for the dispatcher's fleet-wide rules.
 #[derive(Default, Clone, Copy)]
-struct StepEnd {
+pub(super) struct StepEnd {
     /// The host failed for good (not rescued, not ignored).
     failed: bool,
 }
@@ -190,7 +224,7 @@ impl RunCtx {
     }
 
     /// Announces a task (its name templated with the host's variables); returns its id.
-    fn task_start(
+    pub(super) fn task_start(
         &self,
         pctx: &PlayCtx,
         hs: &HostState,
@@ -202,7 +236,7 @@ impl RunCtx {
         self.task_start_named(pctx, task, name, kind)
     }
 
-    fn task_start_named(&self, pctx: &PlayCtx, task: &Task, name: String, kind: TaskKind) -> u32 {
+    pub(super) fn task_start_named(&self, pctx: &PlayCtx, task: &Task, name: String, kind: TaskKind) -> u32 {
         let id = self.task_id(pctx, task, kind);
         let _ = self.events.send(Event::TaskStart {
             id,
@@ -213,14 +247,80 @@ impl RunCtx {
         id
     }
 
-    fn warn(&self, msg: String) {
+    pub(super) fn warn(&self, msg: String) {
         let _ = self.events.send(Event::Warning { message: msg });
     }
 
     async fn run_play(&self, play: &Play, hosts: &mut HashMap<String, HostState>) -> PlayEnd {
+        let Some(matrix) = &play.matrix else {
+            return self.run_case(play, None, hosts).await;
+        };
+        let mut base = play.common.vars.clone();
+        combine(&mut base, &self.spec.extra_vars);
+        let mut cases = match super::matrix::cases(matrix, &self.templar, &base) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = self.events.send(Event::PlayStart {
+                    name: play.name.clone(),
+                    case: None,
+                });
+                self.warn(format!("{}: {e}", play.origin));
+                return PlayEnd::StopPlaybook;
+            }
+        };
+        if let Some(want) = &self.spec.case {
+            let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
+            cases.retain(|c| &c.id == want);
+            if cases.is_empty() {
+                self.warn(format!(
+                    "{}: --case {want}: the play {:?} has no such case; its cases are: {}",
+                    play.origin,
+                    play.name,
+                    ids.join(" ")
+                ));
+                return PlayEnd::Continue;
+            }
+        }
+        let _ = self.events.send(Event::Cases {
+            play: play.name.clone(),
+            ids: cases.iter().map(|c| c.id.clone()).collect(),
+        });
+        // Each case starts from the hosts as they were before the play: its own copy of
+        // the variables, and a failure in one case does not remove the host from the next.
+        let before: HashMap<String, (Vars, bool)> = hosts
+            .iter()
+            .map(|(h, s)| (h.clone(), (s.facts.clone(), s.failed)))
+            .collect();
+        for case in cases {
+            if self.cancel.is_cancelled() {
+                return PlayEnd::StopPlaybook;
+            }
+            for (h, s) in hosts.iter_mut() {
+                if let Some((facts, failed)) = before.get(h) {
+                    s.facts = facts.clone();
+                    s.failed = *failed;
+                } else {
+                    s.failed = false;
+                    s.facts = Vars::new();
+                }
+            }
+            if let PlayEnd::StopPlaybook = self.run_case(play, Some(case), hosts).await {
+                return PlayEnd::StopPlaybook;
+            }
+        }
+        PlayEnd::Continue
+    }
+
+    /// One run of a play (one matrix case): setup, the tasks beside the events, teardown.
+    async fn run_case(
+        &self,
+        play: &Play,
+        case: Option<super::matrix::Case>,
+        hosts: &mut HashMap<String, HostState>,
+    ) -> PlayEnd {
         let _ = self.events.send(Event::PlayStart {
             name: play.name.clone(),
-            case: None,
+            case: case.as_ref().map(|c| c.id.clone()),
         });
         // The hosts pattern may use extra vars.
         let pattern = match self
@@ -241,12 +341,11 @@ impl RunCtx {
                     return PlayEnd::StopPlaybook;
                 }
             };
-        let all: Vec<String> = selection
+        let mut all: Vec<String> = selection
             .hosts
             .into_iter()
             .filter(|h| hosts.get(h).is_none_or(|s| !s.failed && !s.unreachable))
             .collect();
-        let mut all = all;
         match play.order.as_deref() {
             Some("reverse_inventory") => all.reverse(),
             Some("sorted") => all.sort(),
@@ -264,8 +363,12 @@ impl RunCtx {
             let _ = self.events.send(Event::NoHostsMatched);
             return PlayEnd::Continue;
         }
-        // Play vars, then vars_files (rendered with the play's vars and extra vars).
+        // Play vars, the case's values, then vars_files (rendered with those and extra vars).
         let mut scope = play.common.clone();
+        if let Some(c) = &case {
+            combine(&mut scope.vars, &c.vars);
+            scope.vars.insert("matrix_case".into(), json!(c.id));
+        }
         for vf in &play.vars_files {
             let mut base = scope.vars.clone();
             combine(&mut base, &self.spec.extra_vars);
@@ -286,6 +389,103 @@ impl RunCtx {
             }
         }
         let scope = Arc::new(scope);
+        let pctx = PlayCtx::new(
+            play.dir.clone(),
+            all.clone(),
+            flatten_handlers(&play.handlers),
+            case.as_ref().map(|c| c.id.clone()),
+            self.cancel.clone(),
+        );
+        let mut end = PlayEnd::Continue;
+        let setup_ok = if play.setup.is_empty() {
+            true
+        } else {
+            self.run_setup(play, &pctx, &scope, hosts).await
+        };
+        if setup_ok && !self.cancel.is_cancelled() {
+            let snapshot = self.snapshot(&all, hosts);
+            let main_done = CancellationToken::new();
+            let main = async {
+                let end = self.run_batches(play, &pctx, &scope, &all, hosts).await;
+                main_done.cancel();
+                end
+            };
+            end = match &play.events {
+                None => main.await,
+                Some(ev) => {
+                    let (end, ()) = tokio::join!(
+                        main,
+                        self.run_schedule(play, &pctx, ev, &scope, &snapshot, &main_done)
+                    );
+                    end
+                }
+            };
+        }
+        let teardown_events = play
+            .events
+            .as_ref()
+            .is_some_and(|e| e.schedule.iter().any(|x| x.at_teardown));
+        if !play.teardown.is_empty() || teardown_events {
+            self.run_teardown(play, &pctx, &scope, hosts).await;
+        }
+        if !setup_ok {
+            return PlayEnd::Continue;
+        }
+        end
+    }
+
+    /// Each host's variables and facts as the play starts (for events, which run beside the
+    /// tasks on copies).
+    pub(super) fn snapshot(
+        &self,
+        all: &[String],
+        hosts: &HashMap<String, HostState>,
+    ) -> Vec<(String, Vars, Vars)> {
+        all.iter()
+            .map(|h| {
+                let inv = self
+                    .inventory_vars
+                    .get(h)
+                    .cloned()
+                    .unwrap_or_else(|| host_vars(&self.spec.inventory, h, &Vars::new()));
+                let facts = hosts.get(h).map(|s| s.facts.clone()).unwrap_or_default();
+                (h.clone(), inv, facts)
+            })
+            .collect()
+    }
+
+    /// A host's state for a list of tasks (its facts carried over from earlier plays).
+    pub(super) fn host_state(
+        &self,
+        name: &str,
+        facts: Vars,
+        list: Arc<Vec<Task>>,
+        scope: Arc<Common>,
+    ) -> HostState {
+        HostState {
+            name: name.to_string(),
+            inv_vars: self
+                .inventory_vars
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| host_vars(&self.spec.inventory, name, &Vars::new())),
+            facts,
+            cursor: Cursor::new(list, scope),
+            notified: vec![],
+            failed: false,
+            unreachable: false,
+        }
+    }
+
+    /// The play's tasks, serial batch after serial batch.
+    async fn run_batches(
+        &self,
+        play: &Play,
+        pctx: &PlayCtx,
+        scope: &Arc<Common>,
+        all: &[String],
+        hosts: &mut HashMap<String, HostState>,
+    ) -> PlayEnd {
         let gather = match &play.gather_facts {
             None => true,
             Some(v) => self
@@ -302,45 +502,27 @@ impl RunCtx {
             list.push(meta_flush());
         }
         let list = Arc::new(list);
-        let handlers = flatten_handlers(&play.handlers);
-        for batch in batches(&play.serial, &all) {
+        for batch in batches(&play.serial, all) {
             if self.cancel.is_cancelled() {
                 return PlayEnd::StopPlaybook;
             }
-            let pctx = PlayCtx {
-                dir: play.dir.clone(),
-                dir_str: play.dir.display().to_string(),
-                all_hosts: all.clone(),
-                batch: batch.clone(),
-                live: Mutex::new(batch.clone()),
-                handlers: handlers.clone(),
-                case: None,
-            };
-            let mut states: Vec<HostState> =
-                batch
-                    .iter()
-                    .map(|h| {
-                        let prev = hosts.remove(h);
-                        HostState {
-                            name: h.clone(),
-                            inv_vars: self.inventory_vars.get(h).cloned().unwrap_or_else(|| {
-                                host_vars(&self.spec.inventory, h, &Vars::new())
-                            }),
-                            facts: prev.map(|p| p.facts).unwrap_or_default(),
-                            cursor: Cursor::new(list.clone(), scope.clone()),
-                            notified: vec![],
-                            failed: false,
-                            unreachable: false,
-                        }
-                    })
-                    .collect();
+            pctx.start_batch(&batch);
+            let mut states: Vec<HostState> = batch
+                .iter()
+                .map(|h| {
+                    let facts = hosts.remove(h).map(|p| p.facts).unwrap_or_default();
+                    self.host_state(h, facts, list.clone(), scope.clone())
+                })
+                .collect();
             for s in &states {
                 self.stats_mut(&s.name, |_| ());
                 self.publish_facts(s);
             }
+            let handlers = pctx.handlers.clone();
             let end = match play.strategy {
-                Strategy::Linear => self.linear(play, &pctx, &mut states, &handlers).await,
-                Strategy::Free => self.free(play, &pctx, &mut states, &handlers).await,
+                Strategy::Linear => self.linear(play, pctx, &mut states, &handlers).await,
+                Strategy::Free => self.free(play, pctx, &mut states, &handlers).await,
+                Strategy::Shuffle => self.shuffle(pctx, &mut states, &list, scope).await,
             };
             let all_failed = states.iter().all(|s| s.failed || s.unreachable);
             for s in states {
@@ -413,7 +595,7 @@ impl RunCtx {
         handlers: &[Task],
     ) -> PlayEnd {
         loop {
-            if self.cancel.is_cancelled() {
+            if pctx.cancel.is_cancelled() {
                 return PlayEnd::StopPlaybook;
             }
             let mut nexts: Vec<(usize, Next)> = Vec::new();
@@ -425,14 +607,7 @@ impl RunCtx {
                     nexts.push((i, n));
                 }
             }
-            let Some(best) = nexts.iter().map(|(_, n)| phase_rank(n.phase)).min() else {
-                return PlayEnd::Continue;
-            };
-            let Some(key) = nexts
-                .iter()
-                .find(|(_, n)| phase_rank(n.phase) == best)
-                .map(|(_, n)| n.key())
-            else {
+            let Some(key) = pick_group(&nexts) else {
                 return PlayEnd::Continue;
             };
             let group: Vec<(usize, Next)> =
@@ -535,11 +710,11 @@ impl RunCtx {
         for hs in states.iter_mut() {
             work.push(async move {
                 loop {
-                    if self.cancel.is_cancelled() || hs.failed || hs.unreachable {
-                        return;
+                    if pctx.cancel.is_cancelled() || hs.failed || hs.unreachable {
+                        break;
                     }
                     let Some(next) = self.next_selected(hs) else {
-                        return;
+                        break;
                     };
                     let task = next.task().clone();
                     match &task.action {
@@ -549,7 +724,7 @@ impl RunCtx {
                                 self.flush_one(play, pctx, hs, handlers).await;
                             } else if what == "end_host" || what == "end_play" {
                                 hs.cursor.stop();
-                                return;
+                                break;
                             }
                             hs.cursor.advance();
                         }
@@ -562,17 +737,26 @@ impl RunCtx {
                         }
                         _ => {
                             let full = task.common.inherit(&next.scope);
+                            if task.barrier {
+                                match self.free_barrier(pctx, hs, &next, &full).await {
+                                    BarrierPass::Run => {}
+                                    BarrierPass::Done => continue,
+                                    BarrierPass::Stop => break,
+                                }
+                            }
                             self.task_start(pctx, hs, &task, &full, TaskKind::Task);
                             let _permit = self.forks.clone().acquire_owned().await;
                             self.step(pctx, hs, &next, TaskKind::Task).await;
                         }
                     }
                 }
+                // Out of tasks (or down): barriers no longer wait for this host.
+                pctx.barriers.leave(&hs.name);
             });
         }
         while work.next().await.is_some() {}
         drop(work);
-        if self.cancel.is_cancelled() {
+        if pctx.cancel.is_cancelled() {
             PlayEnd::StopPlaybook
         } else {
             PlayEnd::Continue
@@ -581,7 +765,7 @@ impl RunCtx {
 
     /// `include_tasks`: loads the file (once per loop item) for the host and continues
     /// inside it. Returns what was included (file, item label), for the `included:` lines.
-    fn include(
+    pub(super) fn include(
         &self,
         pctx: &PlayCtx,
         hs: &mut HostState,
@@ -700,7 +884,7 @@ impl RunCtx {
     }
 
     /// `included: FILE for HOSTS` lines; each counts as ok for its hosts.
-    fn report_included(&self, included: IndexMap<(String, Option<String>), Vec<String>>) {
+    pub(super) fn report_included(&self, included: IndexMap<(String, Option<String>), Vec<String>>) {
         for ((file, item), hosts) in included {
             for h in &hosts {
                 self.stats_mut(h, |s| s.ok += 1);
@@ -798,7 +982,7 @@ impl RunCtx {
 
     /// Runs a task on one host and applies the outcome: tallies, events, notifications,
     /// the host's cursor.
-    async fn step(
+    pub(super) async fn step(
         &self,
         pctx: &PlayCtx,
         hs: &mut HostState,
@@ -809,14 +993,68 @@ impl RunCtx {
         let task_id = self.task_id(pctx, task, kind);
         // Every remote wait inside races the run's cancellation itself (so a cancelled
         // command is signalled on the host); its result is then not counted.
-        let outcome = self.run_task(pctx, hs, task, &next.scope, task_id).await;
-        if self.cancel.is_cancelled() {
+        let outcome = self
+            .run_task(pctx, hs, task, &next.scope, task_id, Iters::Task)
+            .await;
+        if pctx.cancel.is_cancelled() {
             return StepEnd::default();
         }
         self.apply(pctx, hs, task, outcome, kind, task_id)
     }
 
-    fn apply(
+    /// A barrier in the free strategy: waits for every live host; with `run_once`, the
+    /// first host runs the task and the others take its result.
+    async fn free_barrier(
+        &self,
+        pctx: &PlayCtx,
+        hs: &mut HostState,
+        next: &Next,
+        full: &Common,
+    ) -> BarrierPass {
+        let Some(arrival) = pctx
+            .barriers
+            .arrive(next.key(), &hs.name, &pctx.cancel)
+            .await
+        else {
+            return BarrierPass::Stop;
+        };
+        let run_once = match &full.run_once {
+            None => false,
+            Some(v) => {
+                let vars = self.task_vars(pctx, hs, full);
+                self.templar.condition(v, &vars).unwrap_or(false)
+            }
+        };
+        if !run_once {
+            return BarrierPass::Run;
+        }
+        if arrival.leader {
+            let before = hs.facts.clone();
+            self.task_start(pctx, hs, next.task(), full, TaskKind::Task);
+            let permit = self.forks.clone().acquire_owned().await;
+            self.step(pctx, hs, next, TaskKind::Task).await;
+            drop(permit);
+            let shared: Vec<(String, Value)> = hs
+                .facts
+                .iter()
+                .filter(|(k, v)| before.get(k.as_str()) != Some(v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            pctx.barriers.finish(arrival.id, shared);
+            return BarrierPass::Done;
+        }
+        let Some(shared) = pctx.barriers.wait_done(arrival.id, &pctx.cancel).await else {
+            return BarrierPass::Stop;
+        };
+        for (k, v) in shared {
+            hs.facts.insert(k, v);
+        }
+        self.publish_facts(hs);
+        hs.cursor.advance();
+        BarrierPass::Done
+    }
+
+    pub(super) fn apply(
         &self,
         pctx: &PlayCtx,
         hs: &mut HostState,
@@ -913,20 +1151,21 @@ impl RunCtx {
                 }
             }
         }
-        if hs.failed || hs.unreachable {
-            let mut live = pctx.live.lock().unwrap_or_else(|e| e.into_inner());
-            live.retain(|h| h != &hs.name);
+        if (hs.failed || hs.unreachable) && matches!(kind, TaskKind::Task | TaskKind::Handler) {
+            pctx.host_down(&hs.name);
         }
-        let _ = self.events.send(Event::Sample(Sample {
-            task_id,
-            host: hs.name.clone(),
-            iteration: None,
-            start: outcome.start,
-            duration: outcome.duration,
-            rc: outcome.result.get("rc").and_then(Value::as_i64),
-            status: outcome.status,
-            result: None,
-        }));
+        if !outcome.sampled {
+            let _ = self.events.send(Event::Sample(Sample {
+                task_id,
+                host: hs.name.clone(),
+                iteration: None,
+                start: outcome.start,
+                duration: outcome.duration,
+                rc: outcome.result.get("rc").and_then(Value::as_i64),
+                status: outcome.status,
+                result: None,
+            }));
+        }
         let _ = self.events.send(Event::Host(HostResult {
             host: hs.name.clone(),
             task_id,

@@ -68,6 +68,11 @@ const PLAY_KEYS: &[&str] = &[
     "module_defaults",
     "run_once",
     "debugger",
+    "setup",
+    "teardown",
+    "teardown_timeout",
+    "matrix",
+    "events",
 ];
 
 const TASK_KEYS: &[&str] = &[
@@ -120,7 +125,85 @@ const TASK_KEYS: &[&str] = &[
     "with_fileglob",
     "action",
     "local_action",
+    "iterations",
+    "expect",
+    "barrier",
 ];
+
+const EXPECT_KEYS: &[&str] = &["rc", "stdout", "stderr", "max_duration"];
+const EVENTS_KEYS: &[&str] = &["duration", "schedule"];
+const ENTRY_KEYS: &[&str] = &["name", "every", "at_startup", "at_teardown", "tasks"];
+
+/// An error for a key that is not one of `known`, with the near miss.
+fn unknown_key(file: &Path, k: &Node, what: &str, known: &[&str]) -> PlaybookError {
+    let key = k.key_string();
+    err(
+        file,
+        k,
+        format!(
+            "unknown {what} key \"{key}\"{} (expected one of: {})",
+            did_you_mean(near_miss(&key, known.iter().copied())),
+            known.join(", ")
+        ),
+    )
+}
+
+/// A literal duration (`5s`, `200ms`, 3) at load time.
+fn duration_node(file: &Path, node: &Node, what: &str) -> Result<std::time::Duration, PlaybookError> {
+    duration_of(&node.to_value()).map_err(|e| err(file, node, format!("{what}: {e}")))
+}
+
+/// A literal boolean at load time.
+fn bool_node(file: &Path, node: &Node, what: &str) -> Result<bool, PlaybookError> {
+    modules::to_bool(&node.to_value())
+        .ok_or_else(|| err(file, node, format!("{what} must be true or false")))
+}
+
+/// `setup` is what the play's setup registered: no task may set it.
+fn refuse_setup_var(file: &Path, node: &Node, vars: &Vars) -> Result<(), PlaybookError> {
+    if vars.contains_key("setup") {
+        return Err(err(
+            file,
+            node,
+            "\"setup\" is read-only: it holds what the play's setup registered",
+        ));
+    }
+    Ok(())
+}
+
+/// `expect:` on a task.
+fn expect_of(file: &Path, node: &Node) -> Result<Expect, PlaybookError> {
+    let Some(pairs) = node.as_map() else {
+        return Err(err(file, node, "expect must be a mapping (rc, stdout, stderr, max_duration)"));
+    };
+    let mut e = Expect::default();
+    for (k, v) in pairs {
+        let regex = |what: &str| -> Result<regex::Regex, PlaybookError> {
+            let text = str_of(file, v, what)?;
+            regex::Regex::new(&text)
+                .map_err(|x| err(file, v, format!("expect {what}: not a regular expression: {x}")))
+        };
+        match k.key_string().as_str() {
+            "rc" => {
+                let value = v.to_value();
+                let ok = match &value {
+                    Value::Number(n) => n.as_i64().is_some(),
+                    Value::Array(a) => a.iter().all(|x| x.as_i64().is_some()),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(err(file, v, "expect rc must be a number or a list of numbers"));
+                }
+                e.rc = Some(value);
+            }
+            "stdout" => e.stdout = Some(regex("stdout")?),
+            "stderr" => e.stderr = Some(regex("stderr")?),
+            "max_duration" => e.max_duration = Some(duration_node(file, v, "max_duration")?),
+            _ => return Err(unknown_key(file, k, "expect", EXPECT_KEYS)),
+        }
+    }
+    Ok(e)
+}
 
 /// The closest of `candidates` to `word`, if close enough to be a likely typo.
 pub fn near_miss<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
@@ -398,6 +481,11 @@ impl Loader {
             max_fail_percentage: None,
             force_handlers: false,
             order: None,
+            setup: vec![],
+            teardown: vec![],
+            teardown_timeout: None,
+            matrix: None,
+            events: None,
         };
         let mut has_hosts = false;
         let mut name = None;
@@ -430,6 +518,13 @@ impl Loader {
                 "tasks" => play.tasks = self.tasks(file, dir, v, false)?,
                 "post_tasks" => play.post_tasks = self.tasks(file, dir, v, false)?,
                 "handlers" => play.handlers = self.tasks(file, dir, v, true)?,
+                "setup" => play.setup = self.tasks(file, dir, v, false)?,
+                "teardown" => play.teardown = self.tasks(file, dir, v, false)?,
+                "teardown_timeout" => {
+                    play.teardown_timeout = Some(duration_node(file, v, "teardown_timeout")?)
+                }
+                "matrix" => play.matrix = Some(self.matrix(file, v)?),
+                "events" => play.events = Some(self.events(file, dir, v)?),
                 "serial" => {
                     play.serial = match v.to_value() {
                         Value::Array(a) => a,
@@ -441,11 +536,14 @@ impl Loader {
                     play.strategy = match str_of(file, v, "strategy")?.as_str() {
                         "linear" | "ansible.builtin.linear" => Strategy::Linear,
                         "free" | "ansible.builtin.free" => Strategy::Free,
+                        "shuffle" => Strategy::Shuffle,
                         other => {
                             return Err(err(
                                 file,
                                 v,
-                                format!("unknown strategy {other:?}: horde has linear and free"),
+                                format!(
+                                    "unknown strategy {other:?}: horde has linear, free and shuffle"
+                                ),
                             ));
                         }
                     }
@@ -506,8 +604,153 @@ impl Loader {
         if !has_hosts {
             return Err(err(file, node, "the play has no `hosts:`"));
         }
+        refuse_setup_var(file, node, &play.common.vars)?;
         play.name = name.unwrap_or_else(|| play.hosts.clone());
         Ok(play)
+    }
+
+    /// `matrix:` axes (`exclude:` apart).
+    fn matrix(&mut self, file: &Path, node: &Node) -> Result<Matrix, PlaybookError> {
+        let Some(pairs) = node.as_map() else {
+            return Err(err(
+                file,
+                node,
+                format!(
+                    "matrix must be a mapping of variable names to lists of values, not a {}",
+                    node.type_name()
+                ),
+            ));
+        };
+        let mut m = Matrix {
+            axes: vec![],
+            exclude: vec![],
+        };
+        for (k, v) in pairs {
+            let key = k.key_string();
+            if key == "exclude" {
+                let Value::Array(items) = v.to_value() else {
+                    return Err(err(file, v, "matrix exclude must be a list of mappings"));
+                };
+                for item in items {
+                    let Value::Object(map) = item else {
+                        return Err(err(file, v, "matrix exclude must be a list of mappings"));
+                    };
+                    m.exclude.push(map);
+                }
+                continue;
+            }
+            let value = v.to_value();
+            match &value {
+                Value::Array(a) if a.is_empty() => {
+                    return Err(err(file, v, format!("matrix axis \"{key}\" has no values")));
+                }
+                Value::Array(_) => {}
+                Value::String(t) if t.contains("{{") => {}
+                _ => {
+                    return Err(err(
+                        file,
+                        v,
+                        format!("matrix axis \"{key}\" must be a list of values (or a template giving one)"),
+                    ));
+                }
+            }
+            if key == "setup" {
+                return Err(err(file, k, "\"setup\" is read-only: choose another axis name"));
+            }
+            m.axes.push((key, value));
+        }
+        if m.axes.is_empty() {
+            return Err(err(file, node, "matrix has no axes"));
+        }
+        for ex in &m.exclude {
+            for k in ex.keys() {
+                if !m.axes.iter().any(|(a, _)| a == k) {
+                    return Err(err(
+                        file,
+                        node,
+                        format!("matrix exclude names \"{k}\", which is not an axis"),
+                    ));
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// `events:`: `duration` and the `schedule` entries.
+    fn events(&mut self, file: &Path, dir: &Path, node: &Node) -> Result<Events, PlaybookError> {
+        let Some(pairs) = node.as_map() else {
+            return Err(err(file, node, "events must be a mapping with duration and schedule"));
+        };
+        let mut ev = Events {
+            origin: Origin::at(file, node.pos),
+            duration: None,
+            schedule: vec![],
+        };
+        for (k, v) in pairs {
+            match k.key_string().as_str() {
+                "duration" => {
+                    let value = v.to_value();
+                    if !matches!(&value, Value::String(t) if t.contains("{{")) {
+                        duration_node(file, v, "duration")?;
+                    }
+                    ev.duration = Some(value);
+                }
+                "schedule" => {
+                    let NodeKind::Seq(items) = &v.kind else {
+                        return Err(err(file, v, "schedule must be a list of entries"));
+                    };
+                    for item in items {
+                        ev.schedule.push(self.event_entry(file, dir, item)?);
+                    }
+                }
+                _ => return Err(unknown_key(file, k, "events", EVENTS_KEYS)),
+            }
+        }
+        Ok(ev)
+    }
+
+    fn event_entry(&mut self, file: &Path, dir: &Path, node: &Node) -> Result<EventEntry, PlaybookError> {
+        let Some(pairs) = node.as_map() else {
+            return Err(err(file, node, "a schedule entry must be a mapping (name, every, tasks ...)"));
+        };
+        let mut e = EventEntry {
+            origin: Origin::at(file, node.pos),
+            name: String::new(),
+            every: None,
+            at_startup: true,
+            at_teardown: false,
+            tasks: Arc::new(vec![]),
+        };
+        let mut has_tasks = false;
+        for (k, v) in pairs {
+            match k.key_string().as_str() {
+                "name" => e.name = str_of(file, v, "name")?,
+                "every" => {
+                    let d = duration_node(file, v, "every")?;
+                    if d.is_zero() {
+                        return Err(err(file, v, "every must be more than 0"));
+                    }
+                    e.every = Some(d);
+                }
+                "at_startup" => e.at_startup = bool_node(file, v, "at_startup")?,
+                "at_teardown" => e.at_teardown = bool_node(file, v, "at_teardown")?,
+                "tasks" => {
+                    has_tasks = true;
+                    e.tasks = Arc::new(self.tasks(file, dir, v, false)?);
+                }
+                _ => return Err(unknown_key(file, k, "schedule entry", ENTRY_KEYS)),
+            }
+        }
+        if !has_tasks {
+            return Err(err(file, node, "a schedule entry needs tasks"));
+        }
+        if e.every.is_none() && !e.at_teardown && !e.at_startup {
+            return Err(err(file, node, "a schedule entry without every runs only at_startup or at_teardown: set one"));
+        }
+        if e.name.is_empty() {
+            e.name = format!("event {}", e.origin);
+        }
+        Ok(e)
     }
 
     fn tasks(
@@ -592,6 +835,24 @@ impl Loader {
                 "until" => task.until = Some(v.to_value()),
                 "retries" => task.retries = Some(v.to_value()),
                 "delay" => task.delay = Some(v.to_value()),
+                "iterations" => {
+                    let value = v.to_value();
+                    let literal_ok = match &value {
+                        Value::Number(n) => n.as_u64().is_some_and(|n| n >= 1),
+                        Value::String(t) => t.contains("{{") || t.trim().parse::<u64>().is_ok_and(|n| n >= 1),
+                        _ => false,
+                    };
+                    if !literal_ok {
+                        return Err(err(
+                            file,
+                            v,
+                            "iterations must be a whole number of at least 1 (or a template)",
+                        ));
+                    }
+                    task.iterations = Some(value);
+                }
+                "expect" => task.expect = Some(expect_of(file, v)?),
+                "barrier" => task.barrier = bool_node(file, v, "barrier")?,
                 "loop_control" => loop_control = Some(v),
                 "block" => block = Some(v),
                 "rescue" => rescue = Some(v),
@@ -633,6 +894,14 @@ impl Loader {
                     module = Some((k, v));
                 }
             }
+        }
+        refuse_setup_var(file, node, &task.common.vars)?;
+        if task.register.as_deref() == Some("setup") {
+            return Err(err(
+                file,
+                node,
+                "\"setup\" is read-only: it holds what the play's setup registered (register another name)",
+            ));
         }
         if let Some(b) = block {
             if let Some((k, _)) = module {
@@ -706,6 +975,9 @@ impl Loader {
                 }
             }
             _ => {
+                if name == "set_fact" {
+                    refuse_setup_var(file, mv, &args)?;
+                }
                 task.action = Action::Module {
                     name,
                     written,

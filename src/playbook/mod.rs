@@ -7,4 +7,7 @@ mod model;
 
 pub use kv::{parse_kv, split_args};
 pub use load::{PlaybookError, load, load_task_file, near_miss};
-pub use model::{Action, Common, Loop, LoopKind, Play, Playbook, Strategy, Task};
+pub use model::{
+    Action, Common, EventEntry, Events, Expect, Loop, LoopKind, Matrix, Play, Playbook, Strategy,
+    Task, duration_of, parse_duration,
+};

@@ -4,9 +4,11 @@
 
 use crate::inventory::Origin;
 use crate::vars::Vars;
+use regex::Regex;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A playbook file with its imported playbooks flattened into one list of plays.
 #[derive(Debug, Clone)]
@@ -101,12 +103,120 @@ pub struct Play {
     pub force_handlers: bool,
     /// `order:` of the hosts (inventory, reverse_inventory, sorted, reverse_sorted, shuffle).
     pub order: Option<String>,
+    /// `setup:` runs once before any host starts; what it registers is `setup.NAME`.
+    pub setup: Vec<Task>,
+    /// `teardown:` runs on every path out of the play; each task is tried.
+    pub teardown: Vec<Task>,
+    /// `teardown_timeout:` bounds the whole teardown (default 10 minutes).
+    pub teardown_timeout: Option<Duration>,
+    /// `matrix:`: the play runs once per combination.
+    pub matrix: Option<Matrix>,
+    /// `events:`: tasks on a schedule, beside the play's tasks.
+    pub events: Option<Events>,
+}
+
+/// `matrix:`: axes (a variable and its values, in the order written) and the combinations
+/// to leave out.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    pub axes: Vec<(String, Value)>,
+    pub exclude: Vec<Vars>,
+}
+
+/// `events:`: for `duration` (by default as long as the play's tasks run), the entries of
+/// `schedule`.
+#[derive(Debug, Clone)]
+pub struct Events {
+    pub origin: Origin,
+    pub duration: Option<Value>,
+    pub schedule: Vec<EventEntry>,
+}
+
+/// One entry of an `events:` schedule.
+#[derive(Debug, Clone)]
+pub struct EventEntry {
+    pub origin: Origin,
+    pub name: String,
+    /// Runs at start + k * every (none when only `at_teardown`).
+    pub every: Option<Duration>,
+    /// Also at the start (default true).
+    pub at_startup: bool,
+    /// Once more after the play's tasks, before teardown (default false).
+    pub at_teardown: bool,
+    pub tasks: Arc<Vec<Task>>,
+}
+
+/// `expect:` on a task: sugar for `failed_when`.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// An rc or a list of accepted rcs.
+    pub rc: Option<Value>,
+    /// Regular expressions that must match somewhere in stdout / stderr.
+    pub stdout: Option<Regex>,
+    pub stderr: Option<Regex>,
+    pub max_duration: Option<Duration>,
+}
+
+/// A duration as written in a playbook or on the command line: seconds as a number, or
+/// numbers with units (`200ms`, `5s`, `5m`, `3h`, `1d`, `1h30m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return if secs.is_finite() && secs >= 0.0 {
+            Ok(Duration::from_secs_f64(secs))
+        } else {
+            Err(format!("{text:?} is not a duration"))
+        };
+    }
+    let bad = || {
+        format!("{text:?} is not a duration: expected a number of seconds or units such as 200ms, 5s, 5m, 3h, 1d")
+    };
+    let mut total = 0.0f64;
+    let mut rest = t;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if num_len == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = rest[num_len..].trim_start();
+        let unit_len = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ms" => 0.001,
+            "s" | "sec" | "secs" => 1.0,
+            "m" | "min" | "mins" => 60.0,
+            "h" | "hour" | "hours" => 3600.0,
+            "d" | "day" | "days" => 86400.0,
+            _ => return Err(bad()),
+        };
+        total += n * factor;
+        rest = rest[unit_len..].trim_start();
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// A duration value from YAML: a number of seconds or a string with units.
+pub fn duration_of(v: &Value) -> Result<Duration, String> {
+    match v {
+        Value::Number(n) => parse_duration(&n.to_string()),
+        Value::String(s) => parse_duration(s),
+        other => Err(format!("expected a duration, not {other}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     Linear,
     Free,
+    /// The flattened (host, task, iteration) jobs in a random order (seeded).
+    Shuffle,
 }
 
 /// One task (a module call, a block, or a dynamic include).
@@ -125,6 +235,11 @@ pub struct Task {
     pub until: Option<Value>,
     pub retries: Option<Value>,
     pub delay: Option<Value>,
+    /// `iterations:` (may be templated; `--iterations` overrides it).
+    pub iterations: Option<Value>,
+    pub expect: Option<Expect>,
+    /// `barrier: true`: every live host waits here until all live hosts arrived.
+    pub barrier: bool,
 }
 
 impl Task {
@@ -144,6 +259,9 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            iterations: None,
+            expect: None,
+            barrier: false,
         }
     }
 
@@ -208,4 +326,25 @@ pub enum LoopKind {
     Nested,
     /// `with_fileglob`: controller files.
     Fileglob,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let d = |s: &str| parse_duration(s).map(|d| d.as_secs_f64());
+        assert_eq!(d("5"), Ok(5.0));
+        assert_eq!(d("1.5"), Ok(1.5));
+        assert_eq!(d("200ms"), Ok(0.2));
+        assert_eq!(d("5m"), Ok(300.0));
+        assert_eq!(d("3h"), Ok(10800.0));
+        assert_eq!(d("1h30m"), Ok(5400.0));
+        assert_eq!(d("1d"), Ok(86400.0));
+        assert!(d("").is_err());
+        assert!(d("5 parsecs").is_err());
+        assert!(d("-1").is_err());
+        assert!(d("m").is_err());
+    }
 }
