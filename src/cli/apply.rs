@@ -301,7 +301,7 @@ impl Console {
                 }
                 self.out("");
                 if !teardown.is_empty() {
-                    self.out(&banner("TEARDOWN RECAP").trim_start().to_string());
+                    self.out(banner("TEARDOWN RECAP").trim_start());
                     let mut hosts: Vec<_> = teardown.iter().collect();
                     hosts.sort_by(|a, b| a.0.cmp(b.0));
                     for (h, s) in hosts {

@@ -94,6 +94,9 @@ pub struct RunSummary {
     pub interrupted: bool,
 }
 
+/// What makes a task's id (see [`Event::TaskStart`]): its origin, kind and matrix case.
+pub(crate) type TaskIdKey = (String, TaskKind, Option<String>);
+
 /// The run's shared state, read by every host's work.
 pub(crate) struct RunCtx {
     pub spec: RunSpec,
@@ -109,7 +112,7 @@ pub(crate) struct RunCtx {
     /// Teardown's tallies, kept apart from the tasks'.
     pub teardown_stats: Mutex<IndexMap<String, HostStats>>,
     /// Task ids by (origin, kind, matrix case).
-    pub task_ids: Mutex<HashMap<(String, TaskKind, Option<String>), u32>>,
+    pub task_ids: Mutex<HashMap<TaskIdKey, u32>>,
     /// Every inventory host's variables (for `hostvars` and delegation).
     pub inventory_vars: IndexMap<String, Vars>,
     /// `groups`: group name to host names.
