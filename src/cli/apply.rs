@@ -80,6 +80,9 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     let defaults = target_defaults(&args.connection)?;
+    let playbooks_test_fleets = playbooks
+        .iter()
+        .any(|pb| pb.plays.iter().any(|p| p.is_fleet_test()));
     let spec = RunSpec {
         playbooks,
         inventory: inv,
@@ -103,7 +106,7 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     let stop = engine::Stop::new();
     watch_signals(stop.clone());
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    if let Some(limit) = args.orchestration.timeout {
+    if let Some(limit) = args.orchestration.run_timeout {
         let (stop, timed_out) = (stop.clone(), timed_out.clone());
         tokio::spawn(async move {
             tokio::time::sleep(limit).await;
@@ -116,6 +119,8 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     let mut console = Console {
         verbosity: args.verbose,
         diff: args.diff,
+        stats: horde::report::stats::Collector::new(),
+        show_stats: args.orchestration.stats || playbooks_test_fleets,
     };
     while let Some(event) = rx.recv().await {
         console.show(&event);
@@ -123,9 +128,9 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     let summary = runner.await.context("the run ended unexpectedly")?;
     leases.release().await?;
     if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-        let limit = args.orchestration.timeout.unwrap_or_default();
+        let limit = args.orchestration.run_timeout.unwrap_or_default();
         eprintln!(
-            "[ERROR]: the run reached --timeout ({}s): stopped",
+            "[ERROR]: the run reached --run-timeout ({}s): stopped",
             limit.as_secs_f64()
         );
         return Ok(Exit::HostFailed);
@@ -187,10 +192,30 @@ fn banner(text: &str) -> String {
 struct Console {
     verbosity: u8,
     diff: bool,
+    /// The statistics, printed after the recap for fleet tests (or `--stats`).
+    stats: horde::report::stats::Collector,
+    show_stats: bool,
 }
 
 const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// ` (100 iterations, 2 failed)` for a task with `iterations`, ` (iteration 3)` for a
+/// shuffle job; nothing for other results.
+fn runs_note(r: &HostResult) -> String {
+    if let Some(n) = r.result.get("iterations").and_then(Value::as_u64) {
+        let failed = r
+            .result
+            .get("failures")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        return format!(" ({n} iterations, {failed} failed)");
+    }
+    match r.result.get("iteration").and_then(Value::as_u64) {
+        Some(i) => format!(" (iteration {i})"),
+        None => String::new(),
+    }
+}
 
 /// The result as the callback shows it: internal keys gone, `debug` reduced to its message.
 fn shown(r: &HostResult) -> Value {
@@ -208,6 +233,7 @@ fn shown(r: &HostResult) -> Value {
     }
     let mut m = r.result.clone();
     m.shift_remove("ansible_facts");
+    m.shift_remove("iteration_results");
     m.retain(|k, _| !k.starts_with("_ansible"));
     if r.status == Status::Failed {
         m.shift_remove("failed");
@@ -247,6 +273,7 @@ impl Console {
     }
 
     fn show(&mut self, event: &Event) {
+        self.stats.add(event);
         match event {
             Event::RunStart { .. } | Event::Sample(_) => {}
             Event::Cases { play, ids } => self.out(&banner(&format!(
@@ -312,6 +339,12 @@ impl Console {
                     }
                     self.out("");
                 }
+                if self.show_stats {
+                    let table = horde::report::stats::table(&self.stats.rows());
+                    if !table.is_empty() {
+                        self.out(&table);
+                    }
+                }
             }
         }
     }
@@ -370,6 +403,7 @@ impl Console {
                 } else {
                     "ok"
                 };
+                let label = format!("{label}{}", runs_note(r));
                 if self.verbose_result(r) {
                     self.out(&format!("{word}: [{label}] => {}", python_json(&shown(r))));
                 } else {
@@ -382,6 +416,7 @@ impl Console {
                 }
             }
             Status::Failed => {
+                let label = format!("{label}{}", runs_note(r));
                 self.out(&format!(
                     "fatal: [{label}]: FAILED! => {}",
                     python_json_line(&shown(r))

@@ -323,9 +323,14 @@ pub struct OrchestrationArgs {
     pub duration: Option<std::time::Duration>,
 
     /// Stop the run after this long (e.g. 90s, 10m): running tasks are stopped, teardown
-    /// runs, the exit code is 2.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
-    pub timeout: Option<std::time::Duration>,
+    /// runs, the exit code is 2. (`-T/--timeout` is the connection timeout, as Ansible's.)
+    #[arg(long = "run-timeout", value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub run_timeout: Option<std::time::Duration>,
+
+    /// Print the statistics table after the recap (it is printed anyway for playbooks that
+    /// use iterations, setup, teardown, barriers, matrix, events or shuffle).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {

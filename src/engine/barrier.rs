@@ -99,7 +99,11 @@ impl Barriers {
             let visit = i.visits.entry((host.to_string(), key)).or_insert(0);
             *visit += 1;
             let id = (key, *visit);
-            i.waits.entry(id).or_default().arrived.push(host.to_string());
+            i.waits
+                .entry(id)
+                .or_default()
+                .arrived
+                .push(host.to_string());
             id
         };
         self.bump();
@@ -194,7 +198,10 @@ mod tests {
             }));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert!(waiting.iter().all(|w| !w.is_finished()), "released too early");
+        assert!(
+            waiting.iter().all(|w| !w.is_finished()),
+            "released too early"
+        );
         let me = b.arrive((1, 0), "h1", &cancel).await.map(|a| a.leader);
         assert_eq!(me, Some(true), "h1 is first in play order: the leader");
         for w in waiting {
@@ -209,13 +216,21 @@ mod tests {
         let mut waiting = Vec::new();
         for h in ["h1", "h2"] {
             let (b, c) = (b.clone(), cancel.clone());
-            waiting.push(tokio::spawn(async move { b.arrive((1, 0), h, &c).await.is_some() }));
+            waiting.push(tokio::spawn(async move {
+                b.arrive((1, 0), h, &c).await.is_some()
+            }));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert!(waiting.iter().all(|w| !w.is_finished()));
         b.leave("h3");
         for w in waiting {
-            assert_eq!(tokio::time::timeout(Duration::from_secs(5), w).await.ok().and_then(Result::ok), Some(true));
+            assert_eq!(
+                tokio::time::timeout(Duration::from_secs(5), w)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                Some(true)
+            );
         }
     }
 

@@ -194,8 +194,17 @@ impl RunCtx {
         };
         let mut outcome = match runs {
             None => {
-                self.run_body(play, hs, task, &full, &vars, delegated_to.as_deref(), no_log, task_id)
-                    .await
+                self.run_body(
+                    play,
+                    hs,
+                    task,
+                    &full,
+                    &vars,
+                    delegated_to.as_deref(),
+                    no_log,
+                    task_id,
+                )
+                .await
             }
             Some((first, count)) => {
                 let mut outcomes = Vec::with_capacity(count as usize);
@@ -205,7 +214,16 @@ impl RunCtx {
                     }
                     let t = (now_epoch(), std::time::Instant::now());
                     let o = self
-                        .run_body(play, hs, task, &full, &vars, delegated_to.as_deref(), no_log, task_id)
+                        .run_body(
+                            play,
+                            hs,
+                            task,
+                            &full,
+                            &vars,
+                            delegated_to.as_deref(),
+                            no_log,
+                            task_id,
+                        )
                         .await;
                     let _ = self.events.send(Event::Sample(Sample {
                         task_id,
@@ -1116,7 +1134,12 @@ fn iterated(outcomes: Vec<TaskOutcome>) -> TaskOutcome {
     }
     r.insert(
         "iteration_results".into(),
-        Value::Array(outcomes.into_iter().map(|o| Value::Object(o.result)).collect()),
+        Value::Array(
+            outcomes
+                .into_iter()
+                .map(|o| Value::Object(o.result))
+                .collect(),
+        ),
     );
     TaskOutcome {
         status,

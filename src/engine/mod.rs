@@ -153,7 +153,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl PlayCtx {
-    pub fn new(dir: PathBuf, all_hosts: Vec<String>, handlers: Vec<crate::playbook::Task>, case: Option<String>, cancel: CancellationToken) -> PlayCtx {
+    pub fn new(
+        dir: PathBuf,
+        all_hosts: Vec<String>,
+        handlers: Vec<crate::playbook::Task>,
+        case: Option<String>,
+        cancel: CancellationToken,
+    ) -> PlayCtx {
         PlayCtx {
             dir_str: dir.display().to_string(),
             dir,
@@ -171,7 +177,13 @@ impl PlayCtx {
 
     /// The same play with another stop (for teardown).
     pub fn with_cancel(&self, cancel: CancellationToken) -> PlayCtx {
-        let p = PlayCtx::new(self.dir.clone(), self.all_hosts.clone(), self.handlers.clone(), self.case.clone(), cancel);
+        let p = PlayCtx::new(
+            self.dir.clone(),
+            self.all_hosts.clone(),
+            self.handlers.clone(),
+            self.case.clone(),
+            cancel,
+        );
         *lock(&p.setup) = lock(&self.setup).clone();
         *lock(&p.down) = lock(&self.down).clone();
         p

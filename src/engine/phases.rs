@@ -29,7 +29,10 @@ impl RunCtx {
         let Some(first) = pctx.all_hosts.first() else {
             return false;
         };
-        let facts = hosts.get(first).map(|s| s.facts.clone()).unwrap_or_default();
+        let facts = hosts
+            .get(first)
+            .map(|s| s.facts.clone())
+            .unwrap_or_default();
         let before = facts.clone();
         let mut hs = self.host_state(first, facts, Arc::new(play.setup.clone()), scope.clone());
         // `setup` fills as setup runs: later setup tasks see what earlier ones registered.
@@ -52,7 +55,12 @@ impl RunCtx {
                 Action::Module { name, .. } if name == "meta" => hs.cursor.advance(),
                 Action::Include { .. } => {
                     let included = self.include(pctx, &mut hs, &next);
-                    self.report_included(included.into_iter().map(|e| (e, vec![hs.name.clone()])).collect());
+                    self.report_included(
+                        included
+                            .into_iter()
+                            .map(|e| (e, vec![hs.name.clone()]))
+                            .collect(),
+                    );
                 }
                 _ => {
                     let full = next.task().common.inherit(&next.scope);
@@ -187,9 +195,7 @@ impl RunCtx {
         for hs in states.iter_mut().take(count) {
             work.push(async move {
                 let _permit = self.forks.clone().acquire_owned().await;
-                let outcome = self
-                    .run_task(tctx, hs, task, scope, id, Iters::Task)
-                    .await;
+                let outcome = self.run_task(tctx, hs, task, scope, id, Iters::Task).await;
                 self.apply_apart(hs, task, outcome, id);
             });
         }

@@ -236,7 +236,13 @@ impl RunCtx {
         self.task_start_named(pctx, task, name, kind)
     }
 
-    pub(super) fn task_start_named(&self, pctx: &PlayCtx, task: &Task, name: String, kind: TaskKind) -> u32 {
+    pub(super) fn task_start_named(
+        &self,
+        pctx: &PlayCtx,
+        task: &Task,
+        name: String,
+        kind: TaskKind,
+    ) -> u32 {
         let id = self.task_id(pctx, task, kind);
         let _ = self.events.send(Event::TaskStart {
             id,
@@ -884,7 +890,10 @@ impl RunCtx {
     }
 
     /// `included: FILE for HOSTS` lines; each counts as ok for its hosts.
-    pub(super) fn report_included(&self, included: IndexMap<(String, Option<String>), Vec<String>>) {
+    pub(super) fn report_included(
+        &self,
+        included: IndexMap<(String, Option<String>), Vec<String>>,
+    ) {
         for ((file, item), hosts) in included {
             for h in &hosts {
                 self.stats_mut(h, |s| s.ok += 1);

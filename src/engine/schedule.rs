@@ -158,7 +158,8 @@ impl RunCtx {
                                 );
                             }
                             _ => {
-                                let title = format!("{}: {}", entry.name, next.task().display_name());
+                                let title =
+                                    format!("{}: {}", entry.name, next.task().display_name());
                                 self.task_start_named(pctx, next.task(), title, TaskKind::Event);
                                 self.step(pctx, &mut hs, &next, TaskKind::Event).await;
                             }

@@ -40,9 +40,9 @@ impl RunCtx {
             self.flatten_job_tasks(t, &Common::default(), &mut tasks);
         }
         // Facts first, on every host.
-        let (gather, tasks): (Vec<Task>, Vec<Task>) = tasks.into_iter().partition(|t| {
-            matches!(&t.action, Action::Module { name, .. } if name == "gather_facts")
-        });
+        let (gather, tasks): (Vec<Task>, Vec<Task>) = tasks.into_iter().partition(
+            |t| matches!(&t.action, Action::Module { name, .. } if name == "gather_facts"),
+        );
         for g in gather {
             let gl = Arc::new(vec![g]);
             let next = Next {
@@ -77,11 +77,15 @@ impl RunCtx {
                 }
             }
         }
-        let seed = self.seed ^ fnv(&format!(
-            "{}|{}",
-            tasks.first().map(|t| t.origin.to_string()).unwrap_or_default(),
-            pctx.case.as_deref().unwrap_or("")
-        ));
+        let seed = self.seed
+            ^ fnv(&format!(
+                "{}|{}",
+                tasks
+                    .first()
+                    .map(|t| t.origin.to_string())
+                    .unwrap_or_default(),
+                pctx.case.as_deref().unwrap_or("")
+            ));
         jobs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
         let _ = self.events.send(Event::Shuffle {
             seed: self.seed,

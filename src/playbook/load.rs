@@ -149,7 +149,11 @@ fn unknown_key(file: &Path, k: &Node, what: &str, known: &[&str]) -> PlaybookErr
 }
 
 /// A literal duration (`5s`, `200ms`, 3) at load time.
-fn duration_node(file: &Path, node: &Node, what: &str) -> Result<std::time::Duration, PlaybookError> {
+fn duration_node(
+    file: &Path,
+    node: &Node,
+    what: &str,
+) -> Result<std::time::Duration, PlaybookError> {
     duration_of(&node.to_value()).map_err(|e| err(file, node, format!("{what}: {e}")))
 }
 
@@ -174,14 +178,23 @@ fn refuse_setup_var(file: &Path, node: &Node, vars: &Vars) -> Result<(), Playboo
 /// `expect:` on a task.
 fn expect_of(file: &Path, node: &Node) -> Result<Expect, PlaybookError> {
     let Some(pairs) = node.as_map() else {
-        return Err(err(file, node, "expect must be a mapping (rc, stdout, stderr, max_duration)"));
+        return Err(err(
+            file,
+            node,
+            "expect must be a mapping (rc, stdout, stderr, max_duration)",
+        ));
     };
     let mut e = Expect::default();
     for (k, v) in pairs {
         let regex = |what: &str| -> Result<regex::Regex, PlaybookError> {
             let text = str_of(file, v, what)?;
-            regex::Regex::new(&text)
-                .map_err(|x| err(file, v, format!("expect {what}: not a regular expression: {x}")))
+            regex::Regex::new(&text).map_err(|x| {
+                err(
+                    file,
+                    v,
+                    format!("expect {what}: not a regular expression: {x}"),
+                )
+            })
         };
         match k.key_string().as_str() {
             "rc" => {
@@ -192,7 +205,11 @@ fn expect_of(file: &Path, node: &Node) -> Result<Expect, PlaybookError> {
                     _ => false,
                 };
                 if !ok {
-                    return Err(err(file, v, "expect rc must be a number or a list of numbers"));
+                    return Err(err(
+                        file,
+                        v,
+                        "expect rc must be a number or a list of numbers",
+                    ));
                 }
                 e.rc = Some(value);
             }
@@ -650,12 +667,18 @@ impl Loader {
                     return Err(err(
                         file,
                         v,
-                        format!("matrix axis \"{key}\" must be a list of values (or a template giving one)"),
+                        format!(
+                            "matrix axis \"{key}\" must be a list of values (or a template giving one)"
+                        ),
                     ));
                 }
             }
             if key == "setup" {
-                return Err(err(file, k, "\"setup\" is read-only: choose another axis name"));
+                return Err(err(
+                    file,
+                    k,
+                    "\"setup\" is read-only: choose another axis name",
+                ));
             }
             m.axes.push((key, value));
         }
@@ -679,7 +702,11 @@ impl Loader {
     /// `events:`: `duration` and the `schedule` entries.
     fn events(&mut self, file: &Path, dir: &Path, node: &Node) -> Result<Events, PlaybookError> {
         let Some(pairs) = node.as_map() else {
-            return Err(err(file, node, "events must be a mapping with duration and schedule"));
+            return Err(err(
+                file,
+                node,
+                "events must be a mapping with duration and schedule",
+            ));
         };
         let mut ev = Events {
             origin: Origin::at(file, node.pos),
@@ -709,9 +736,18 @@ impl Loader {
         Ok(ev)
     }
 
-    fn event_entry(&mut self, file: &Path, dir: &Path, node: &Node) -> Result<EventEntry, PlaybookError> {
+    fn event_entry(
+        &mut self,
+        file: &Path,
+        dir: &Path,
+        node: &Node,
+    ) -> Result<EventEntry, PlaybookError> {
         let Some(pairs) = node.as_map() else {
-            return Err(err(file, node, "a schedule entry must be a mapping (name, every, tasks ...)"));
+            return Err(err(
+                file,
+                node,
+                "a schedule entry must be a mapping (name, every, tasks ...)",
+            ));
         };
         let mut e = EventEntry {
             origin: Origin::at(file, node.pos),
@@ -745,7 +781,11 @@ impl Loader {
             return Err(err(file, node, "a schedule entry needs tasks"));
         }
         if e.every.is_none() && !e.at_teardown && !e.at_startup {
-            return Err(err(file, node, "a schedule entry without every runs only at_startup or at_teardown: set one"));
+            return Err(err(
+                file,
+                node,
+                "a schedule entry without every runs only at_startup or at_teardown: set one",
+            ));
         }
         if e.name.is_empty() {
             e.name = format!("event {}", e.origin);
@@ -839,7 +879,9 @@ impl Loader {
                     let value = v.to_value();
                     let literal_ok = match &value {
                         Value::Number(n) => n.as_u64().is_some_and(|n| n >= 1),
-                        Value::String(t) => t.contains("{{") || t.trim().parse::<u64>().is_ok_and(|n| n >= 1),
+                        Value::String(t) => {
+                            t.contains("{{") || t.trim().parse::<u64>().is_ok_and(|n| n >= 1)
+                        }
                         _ => false,
                     };
                     if !literal_ok {

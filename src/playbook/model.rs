@@ -169,7 +169,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         };
     }
     let bad = || {
-        format!("{text:?} is not a duration: expected a number of seconds or units such as 200ms, 5s, 5m, 3h, 1d")
+        format!(
+            "{text:?} is not a duration: expected a number of seconds or units such as 200ms, 5s, 5m, 3h, 1d"
+        )
     };
     let mut total = 0.0f64;
     let mut rest = t;
@@ -208,6 +210,35 @@ pub fn duration_of(v: &Value) -> Result<Duration, String> {
         Value::Number(n) => parse_duration(&n.to_string()),
         Value::String(s) => parse_duration(s),
         other => Err(format!("expected a duration, not {other}")),
+    }
+}
+
+impl Play {
+    /// Whether the play uses horde's fleet-test keys (then its statistics are printed).
+    pub fn is_fleet_test(&self) -> bool {
+        fn tasks_test(tasks: &[Task]) -> bool {
+            tasks.iter().any(|t| {
+                t.iterations.is_some()
+                    || t.expect.is_some()
+                    || t.barrier
+                    || match &t.action {
+                        Action::Block {
+                            block,
+                            rescue,
+                            always,
+                        } => tasks_test(block) || tasks_test(rescue) || tasks_test(always),
+                        _ => false,
+                    }
+            })
+        }
+        !self.setup.is_empty()
+            || !self.teardown.is_empty()
+            || self.matrix.is_some()
+            || self.events.is_some()
+            || self.strategy == Strategy::Shuffle
+            || [&self.pre_tasks, &self.tasks, &self.post_tasks]
+                .iter()
+                .any(|t| tasks_test(t))
     }
 }
 
