@@ -8,6 +8,7 @@ mod fleet;
 mod inventory_errors;
 mod inventory_parity;
 mod lab;
+mod orchestration;
 mod readme;
 mod run_fleet;
 mod support;
