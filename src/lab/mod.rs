@@ -210,6 +210,9 @@ async fn serve(
             _ = stop.cancelled() => return,
         };
         let Ok((socket, _)) = accepted else { continue };
+        // run_stream does not apply the config's nodelay: without it every reply waits
+        // for the client's delayed ACK (about 40 ms a command).
+        let _ = socket.set_nodelay(true);
         let handler = server::LabConnection::new(home.clone(), client_key.clone());
         let config = config.clone();
         let stop = stop.clone();
