@@ -7,10 +7,10 @@
 //! - median: the middle sample, or the mean of the two middle ones;
 //! - stddev: the sample standard deviation (n - 1), 0 for one sample;
 //! - rate: samples per second of wall time from the first start to the last end;
-//! - an outlier host: its median is beyond 3 median absolute deviations of the hosts'
-//!   medians (at least 3 hosts). The deviation used is at least 1% of the median of the
-//!   medians plus 1 ms, so identical hosts (a MAD of 0) or sub-millisecond jitter never
-//!   flag a host, while a clearly slower one is.
+//! - an outlier host (a slow one): its median is above the hosts' median of medians by
+//!   more than 3 median absolute deviations (scaled by 1.4826 to match a standard
+//!   deviation) and by more than 10% + 1 ms, so identical hosts (a MAD of 0) or jitter
+//!   never flag a host, while a clearly slower one is (at least 3 hosts).
 //!
 //! A skipped run (status `skipped`) did not run the task: it is kept in
 //! [`Collector::samples`] and counted in [`Row::skipped`], but not in the figures.
@@ -287,20 +287,21 @@ fn host_medians(samples: &[&Sample]) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// The hosts whose median (seconds) is beyond 3 median absolute deviations of the
-/// medians, slowest first; none with fewer than 3 hosts. The deviation is at least 1% of
-/// the median of the medians plus 1 ms.
+/// The slow hosts: their median (seconds) is above the median of the medians by more than
+/// 3 median absolute deviations (scaled by 1.4826, so 3 "standard deviations" of normal
+/// data) and by more than 10% + 1 ms; slowest first; none with fewer than 3 hosts.
 pub fn outliers(medians: &[(String, f64)]) -> Vec<(String, f64)> {
     if medians.len() < 3 {
         return Vec::new();
     }
     let center = median(&sorted(medians.iter().map(|m| m.1)));
     let mad = median(&sorted(medians.iter().map(|m| (m.1 - center).abs())));
-    let floor = 0.01 * center.abs() + 0.001;
-    let limit = 3.0 * mad.max(floor);
+    // The MAD scaled to a standard deviation of normal data (1.4826), and a floor so that
+    // hosts within 10% (+1 ms) of the others are never named, whatever the spread.
+    let limit = (3.0 * 1.4826 * mad).max(0.1 * center.abs() + 0.001);
     let mut found: Vec<(String, f64)> = medians
         .iter()
-        .filter(|m| (m.1 - center).abs() > limit)
+        .filter(|m| m.1 - center > limit)
         .cloned()
         .collect();
     found.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

@@ -605,3 +605,19 @@ fn a_shuffled_run_is_replayed_by_its_seed() {
     want.sort();
     assert_eq!(sorted, want, "the same jobs, in another order");
 }
+
+#[test]
+fn the_examples_run_against_the_fleet_too() {
+    let fleet = Fleet::start(3);
+    for (example, extra) in [
+        ("examples/fleet-test.yaml", vec!["--iterations", "10"]),
+        ("examples/matrix.yaml", vec![]),
+        ("examples/events.yaml", vec!["--duration", "2s"]),
+    ] {
+        let run = apply(&fleet, &crate::support::root().join(example))
+            .args(extra)
+            .run();
+        assert_eq!(run.code, Some(0), "{example}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("STATISTICS"), "{example}: {}", run.stdout);
+    }
+}
