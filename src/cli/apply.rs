@@ -483,9 +483,21 @@ fn list(args: &ApplyArgs, playbooks: &[Playbook], inv: &inventory::Inventory) ->
             }
             let mut tags = std::collections::BTreeSet::new();
             let mut tasks = Vec::new();
+            let prefixed = |prefix: &str, list: &[Task], tasks: &mut Vec<(String, Vec<String>)>| {
+                let mut part = Vec::new();
+                walk(list, &play.common.tags, &mut part);
+                tasks.extend(part.into_iter().map(|(n, t)| (format!("{prefix}{n}"), t)));
+            };
+            prefixed("setup: ", &play.setup, &mut tasks);
             for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
                 walk(section, &play.common.tags, &mut tasks);
             }
+            if let Some(ev) = &play.events {
+                for entry in &ev.schedule {
+                    prefixed(&format!("event {}: ", entry.name), &entry.tasks, &mut tasks);
+                }
+            }
+            prefixed("teardown: ", &play.teardown, &mut tasks);
             for (_, t) in &tasks {
                 tags.extend(t.iter().cloned());
             }

@@ -618,6 +618,10 @@ fn the_examples_run_against_the_fleet_too() {
             .args(extra)
             .run();
         assert_eq!(run.code, Some(0), "{example}: {}{}", run.stdout, run.stderr);
-        assert!(run.stdout.contains("STATISTICS"), "{example}: {}", run.stdout);
+        assert!(
+            run.stdout.contains("STATISTICS"),
+            "{example}: {}",
+            run.stdout
+        );
     }
 }
