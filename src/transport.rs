@@ -105,7 +105,7 @@ impl Transport {
             None => req,
         };
         let mut out = match self {
-            Transport::Ssh(session) => session.exec(req, cancel).await?,
+            Transport::Ssh(session) => session.run(req, cancel).await?,
             Transport::Local => exec_local(req, cancel).await?,
         };
         if let Some(b) = become_.filter(|b| b.password.is_some()) {

@@ -58,7 +58,11 @@ impl Pool {
             }
             let target = resolve(host, vars, &self.ssh.defaults).map_err(|e| e.message)?;
             match Session::connect(&target, &self.ssh).await {
-                Ok(s) => Ok(Transport::Ssh(Arc::new(s))),
+                Ok(s) => {
+                    // A playbook sends many small commands: one shell on the host runs them.
+                    s.use_shell();
+                    Ok(Transport::Ssh(Arc::new(s)))
+                }
                 Err(e) => Err(e.to_string()),
             }
         });

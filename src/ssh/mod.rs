@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod known_hosts;
 mod session;
+mod shell;
 mod target;
 
 pub use config::{ConfigError, SshConfig, config_path};

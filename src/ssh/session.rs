@@ -263,6 +263,9 @@ pub struct Session {
     channels: Semaphore,
     /// Keeps the jump connection alive as long as this one.
     _via: Option<Arc<Session>>,
+    /// Commands go through one long-lived shell when possible ([`Session::use_shell`]).
+    reuse_shell: std::sync::atomic::AtomicBool,
+    shell: tokio::sync::Mutex<Option<super::shell::Shell>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -467,6 +470,8 @@ impl Session {
             label: label.clone(),
             channels: Semaphore::new(CHANNELS_PER_CONNECTION),
             _via: via,
+            reuse_shell: false.into(),
+            shell: tokio::sync::Mutex::new(None),
         };
         match tokio::time::timeout(deadline, session.authenticate(target, ctx)).await {
             Err(_) => Err(err(SshErrorKind::Timeout {
@@ -709,8 +714,91 @@ impl Session {
         Err(err(kind))
     }
 
+    /// Runs later commands through one long-lived shell on the host where possible (see
+    /// `shell.rs`): far less work for the host than a channel per command.
+    pub fn use_shell(&self) {
+        self.reuse_shell
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs a command: in the connection's shell when [`Session::use_shell`] was called, it
+    /// is free and the command cannot leave a process in the background; else as a channel
+    /// of its own ([`Session::exec`]).
+    pub async fn run(
+        &self,
+        req: &ExecRequest,
+        cancel: &CancellationToken,
+    ) -> Result<ExecOutput, SshError> {
+        if !self.reuse_shell.load(std::sync::atomic::Ordering::Relaxed)
+            || super::shell::may_background(&req.command)
+        {
+            return self.exec(req, cancel).await;
+        }
+        let Ok(mut slot) = self.shell.try_lock() else {
+            return self.exec(req, cancel).await;
+        };
+        if slot.is_none() {
+            // The shell holds one of the connection's channels for as long as it lives.
+            let Ok(permit) = self.channels.acquire().await else {
+                return self.exec(req, cancel).await;
+            };
+            match super::shell::Shell::start(self).await {
+                Ok(sh) => {
+                    permit.forget();
+                    *slot = Some(sh);
+                }
+                Err(_) => {
+                    drop(permit);
+                    if self.handle.is_closed() {
+                        return Err(SshError::new(
+                            self.label.clone(),
+                            SshErrorKind::Closed(None),
+                        ));
+                    }
+                    // The host cannot run it: channels it is, from now on.
+                    self.reuse_shell
+                        .store(false, std::sync::atomic::Ordering::Relaxed);
+                    return self.exec(req, cancel).await;
+                }
+            }
+        }
+        let Some(shell) = slot.as_mut() else {
+            return self.exec(req, cancel).await;
+        };
+        enum End<T> {
+            Done(T),
+            Cancelled,
+            TimedOut,
+        }
+        let end = tokio::select! {
+            r = shell.run(self, req) => End::Done(r),
+            _ = cancel.cancelled() => End::Cancelled,
+            _ = sleep_opt(req.timeout) => End::TimedOut,
+        };
+        let kind = match end {
+            End::Done(Ok(out)) => return Ok(out),
+            End::Done(Err(e)) => {
+                if let Some(sh) = slot.take() {
+                    sh.close().await;
+                    self.channels.add_permits(1);
+                }
+                return Err(e);
+            }
+            End::Cancelled => SshErrorKind::Closed(Some("cancelled".into())),
+            End::TimedOut => SshErrorKind::Timeout {
+                phase: Phase::Command,
+                after: req.timeout.unwrap_or_default(),
+            },
+        };
+        if let Some(sh) = slot.take() {
+            self.channels.add_permits(1);
+            sh.kill(self).await;
+        }
+        Err(SshError::new(self.label.clone(), kind))
+    }
+
     /// Opens a session channel, retrying refusals (MaxSessions) with backoff.
-    async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, SshError> {
+    pub(crate) async fn open_channel(&self) -> Result<russh::Channel<client::Msg>, SshError> {
         const ATTEMPTS: u32 = 9;
         let mut delay = Duration::from_millis(5);
         let mut attempt = 0;
@@ -736,6 +824,9 @@ impl Session {
 
     /// Closes the connection politely.
     pub async fn close(&self) {
+        if let Some(sh) = self.shell.lock().await.take() {
+            sh.close().await;
+        }
         let _ = self
             .handle
             .disconnect(russh::Disconnect::ByApplication, "", "en")
