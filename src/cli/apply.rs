@@ -4,6 +4,7 @@
 
 use super::args::ApplyArgs;
 use super::exit::{Exit, UsageError};
+use super::results::{Recorder, apply_settings, print_json};
 use super::run::{become_settings, target_defaults};
 use anyhow::{Context, Result};
 use horde::engine::{self, Event, HostResult, RunSpec, Status, TaskKind};
@@ -96,6 +97,13 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         force_handlers: args.force_handlers,
         verbosity: args.verbose,
     };
+    let mut results = Recorder::start(
+        &args.results,
+        "apply",
+        apply_settings(&args),
+        &sources,
+        &spec.inventory,
+    )?;
     let cancel = tokio_util::sync::CancellationToken::new();
     {
         let cancel = cancel.clone();
@@ -111,23 +119,33 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         verbosity: args.verbose,
         diff: args.diff,
     };
+    // The fan-out: the results directory first (so a crash loses nothing already shown),
+    // then the console or, with --json, the JSON lines.
     while let Some(event) = rx.recv().await {
-        console.show(&event);
+        results.add(&event);
+        if args.results.json {
+            print_json(&event);
+        } else {
+            console.show(&event);
+        }
     }
     let summary = runner.await.context("the run ended unexpectedly")?;
-    leases.release().await?;
-    if summary.interrupted {
-        eprintln!("[ERROR]: User interrupted execution");
-        return Ok(Exit::Interrupted);
-    }
     let stats = summary.stats.values();
-    Ok(if stats.clone().any(|s| s.unreachable > 0) {
+    let exit = if summary.interrupted {
+        Exit::Interrupted
+    } else if stats.clone().any(|s| s.unreachable > 0) {
         Exit::Unreachable
     } else if stats.clone().any(|s| s.failed > 0) {
         Exit::HostFailed
     } else {
         Exit::Ok
-    })
+    };
+    results.finish(exit, summary.interrupted);
+    leases.release().await?;
+    if summary.interrupted {
+        eprintln!("[ERROR]: User interrupted execution");
+    }
+    Ok(exit)
 }
 
 /// Ansible's banner: the text, then stars to column 80.

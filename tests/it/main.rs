@@ -9,5 +9,6 @@ mod inventory_errors;
 mod inventory_parity;
 mod lab;
 mod readme;
+mod results;
 mod run_fleet;
 mod support;
