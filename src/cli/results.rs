@@ -5,9 +5,11 @@
 use super::args::{ApplyArgs, ResultsArgs, RunArgs};
 use super::exit::Exit;
 use anyhow::{Context, Result};
-use horde::engine::Event;
+use horde::adhoc::{self, AdhocModule};
+use horde::engine::{Event, HostStats, Sample, Status, TaskKind};
 use horde::inventory::Inventory;
 use horde::report::results::{self, Location, RunEnd, Writer};
+use indexmap::IndexMap;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
@@ -117,6 +119,80 @@ impl Recorder {
             }
             Err(e) => self.stop(e.into()),
         }
+    }
+}
+
+/// An ad-hoc run (`horde run`) told as engine events, to the results directory and with
+/// `--json` to standard output: a play, its one task, a sample and a result per host, the
+/// recap.
+pub struct AdhocEvents {
+    recorder: Recorder,
+    json: bool,
+    tally: IndexMap<String, HostStats>,
+}
+
+impl AdhocEvents {
+    pub fn start(recorder: Recorder, json: bool, play: String, task: String) -> AdhocEvents {
+        let mut events = AdhocEvents {
+            recorder,
+            json,
+            tally: IndexMap::new(),
+        };
+        events.emit(Event::PlayStart {
+            name: play,
+            case: None,
+        });
+        events.emit(Event::TaskStart {
+            id: adhoc::TASK_ID,
+            name: task,
+            kind: TaskKind::Task,
+            origin: "command line".into(),
+        });
+        events
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.recorder.add(&event);
+        if self.json {
+            print_json(&event);
+        }
+    }
+
+    /// One host's result.
+    pub fn result(&mut self, result: &adhoc::HostResult, module: AdhocModule) {
+        let Some(r) = result.to_engine(module) else {
+            return;
+        };
+        let s = self.tally.entry(r.host.clone()).or_default();
+        match r.status {
+            Status::Unreachable => s.unreachable += 1,
+            Status::Failed => s.failed += 1,
+            _ => {
+                s.ok += 1;
+                s.changed += u32::from(r.status == Status::Changed);
+            }
+        }
+        self.emit(Event::Sample(Sample {
+            task_id: r.task_id,
+            host: r.host.clone(),
+            iteration: None,
+            start: r.start,
+            duration: r.duration,
+            rc: r.result.get("rc").and_then(Value::as_i64),
+            status: r.status,
+            result: None,
+        }));
+        self.emit(Event::Host(r));
+    }
+
+    /// The recap, then the summary and JUnit report.
+    pub fn finish(mut self, exit: Exit, interrupted: bool) {
+        let stats = std::mem::take(&mut self.tally);
+        self.emit(Event::Recap {
+            stats,
+            teardown: IndexMap::new(),
+        });
+        self.recorder.finish(exit, interrupted);
     }
 }
 

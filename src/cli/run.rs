@@ -4,16 +4,14 @@
 
 use super::args::{BecomeArgs, ConnectionArgs, RunArgs};
 use super::exit::{Exit, UsageError};
-use super::results::{Recorder, print_json, run_settings};
+use super::results::{AdhocEvents, Recorder, run_settings};
 use anyhow::{Context, Result};
 use horde::adhoc::{self, AdhocModule, AdhocRun, AdhocTask, HostResult, Outcome};
-use horde::engine::{Event, HostStats, Sample, Status, TaskKind};
 use horde::inventory;
 use horde::provision::Leases;
 use horde::ssh::{HostKeyPolicy, SshConfig, SshContext, TargetDefaults};
 use horde::transport::{Become, BecomeMethod};
 use horde::vars::python_json;
-use indexmap::IndexMap;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::sync::Arc;
@@ -156,13 +154,19 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
             }
         });
     }
-    let mut results = Recorder::start(
+    let recorder = Recorder::start(
         &args.results,
         "run",
         run_settings(&args),
         &args.source.inventory,
         &inv,
     )?;
+    let mut events = AdhocEvents::start(
+        recorder,
+        args.results.json,
+        format!("ad-hoc: {}", args.pattern),
+        format!("{}: {}", module.name(), args.args),
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Arc::new(SshContext::new(defaults));
     let spec = AdhocRun {
@@ -176,47 +180,8 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
     let runner = tokio::spawn(adhoc::run(spec, cancel.clone(), tx));
     let (mut failed, mut unreachable) = (0usize, 0usize);
     let stdout = std::io::stdout();
-    // The ad-hoc run as engine events: one play, one task, a result per host, a recap.
-    let mut tally: IndexMap<String, HostStats> = IndexMap::new();
-    let mut emit = |event: Event| {
-        results.add(&event);
-        if args.results.json {
-            print_json(&event);
-        }
-    };
-    emit(Event::PlayStart {
-        name: format!("ad-hoc: {}", args.pattern),
-        case: None,
-    });
-    emit(Event::TaskStart {
-        id: adhoc::TASK_ID,
-        name: format!("{}: {}", module.name(), args.args),
-        kind: TaskKind::Task,
-        origin: "command line".into(),
-    });
     while let Some(result) = rx.recv().await {
-        if let Some(r) = result.to_engine(module) {
-            let s = tally.entry(r.host.clone()).or_default();
-            match r.status {
-                Status::Unreachable => s.unreachable += 1,
-                Status::Failed => s.failed += 1,
-                _ => {
-                    s.ok += 1;
-                    s.changed += u32::from(r.status == Status::Changed);
-                }
-            }
-            emit(Event::Sample(Sample {
-                task_id: r.task_id,
-                host: r.host.clone(),
-                iteration: None,
-                start: r.start,
-                duration: r.duration,
-                rc: r.result.get("rc").and_then(Value::as_i64),
-                status: r.status,
-                result: None,
-            }));
-            emit(Event::Host(r));
-        }
+        events.result(&result, module);
         let text = match render(&result, module, args.one_line) {
             Rendered::Failed(t) => {
                 failed += 1;
@@ -237,10 +202,6 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
         let _ = out.flush();
     }
     let _ = runner.await;
-    emit(Event::Recap {
-        stats: tally,
-        teardown: IndexMap::new(),
-    });
     let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
     let exit = if interrupted {
         Exit::Interrupted
@@ -251,7 +212,7 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
     } else {
         Exit::Ok
     };
-    results.finish(exit, interrupted);
+    events.finish(exit, interrupted);
     leases.release().await?;
     if interrupted {
         eprintln!("[ERROR]: User interrupted execution");

@@ -568,6 +568,20 @@ mod tests {
                 kind: TaskKind::Task,
                 origin: "pb.yml:1:1".into(),
             },
+            Event::Sample(Sample {
+                task_id: 7,
+                host: "web1".into(),
+                iteration: Some(2),
+                start: 1.0,
+                duration: 0.5,
+                rc: Some(0),
+                status: Status::Ok,
+                result: Some(
+                    [("stdout".to_string(), json!("second"))]
+                        .into_iter()
+                        .collect(),
+                ),
+            }),
             host("web1", 7, Status::Changed, false),
             host("web1", 7, Status::Ok, true),
         ];
@@ -578,6 +592,10 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(task.join("stdout")).unwrap(),
             "secret out"
+        );
+        assert_eq!(
+            std::fs::read_to_string(task.join("iter-0002/stdout")).unwrap(),
+            "second"
         );
         // The no_log result (same task again) is censored everywhere it is kept.
         let again = dir.path().join("cases/fs=xfs/hosts/web1/007-say-hello-2");
