@@ -67,11 +67,17 @@ fn summary_and_junit_of_a_mixed_run_match_their_snapshots() {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r#"time="[0-9.]+""#, r#"time="[time]""#);
     settings.add_filter(r#"timestamp="[0-9T:-]+""#, r#"timestamp="[timestamp]""#);
+    settings.add_filter(
+        r#"name="seed" value="[0-9]+""#,
+        r#"name="seed" value="[seed]""#,
+    );
     settings.bind(|| {
         insta::assert_snapshot!("junit", junit);
         // statistics is null until the statistics land (see report/record.rs STATS_LANDED);
-        // then its rows show here, their times redacted.
+        // then its rows show here, their times and outliers redacted. The seed is random
+        // once the engine sends it.
         insta::assert_json_snapshot!("summary", summary, {
+            ".seed" => "[seed]",
             ".started" => "[time]",
             ".finished" => "[time]",
             ".duration" => "[duration]",
@@ -84,6 +90,7 @@ fn summary_and_junit_of_a_mixed_run_match_their_snapshots() {
             ".statistics[].summary.p99" => "[s]",
             ".statistics[].summary.max" => "[s]",
             ".statistics[].summary.rate" => "[rate]",
+            ".statistics[].outliers" => "[outliers]",
         });
     });
 }
