@@ -272,11 +272,6 @@ impl Writer {
         })
     }
 
-    /// The run's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Records one event: a line in `events.jsonl`, written through at once (a killed run
     /// keeps every line already written), and a result's files under `hosts/`.
     pub fn add(&mut self, event: &Event) -> Result<(), ResultsError> {
@@ -385,7 +380,6 @@ fn write_json(path: &Path, value: &Value) -> Result<(), ResultsError> {
 /// A results directory read back.
 #[derive(Debug)]
 pub struct Loaded {
-    pub dir: PathBuf,
     /// `run.json`, when there is one.
     pub run: Option<Value>,
     pub record: RunRecord,
@@ -460,7 +454,6 @@ pub fn load(dir: &Path) -> Result<Loaded, ResultsError> {
         ));
     }
     Ok(Loaded {
-        dir: dir.to_path_buf(),
         run,
         record,
         warnings,

@@ -5,31 +5,29 @@ use super::record::{RunRecord, TaskResult};
 use super::results::{RunEnd, iso8601};
 use crate::engine::Status;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The summary of a finished run; `times` is its (start, end) in seconds since the epoch.
 pub fn summary(record: &RunRecord, end: RunEnd, times: (f64, f64)) -> Value {
     let mut recap = record.recap();
     recap.stats.sort_keys();
     recap.teardown.sort_keys();
+    let mut failures: HashMap<&str, Vec<Value>> = HashMap::new();
+    for (play, task, r) in record.failures() {
+        failures.entry(&r.host).or_default().push(json!({
+            "play": play.name,
+            "case": play.case,
+            "task_id": task.id,
+            "task": task.name,
+            "status": r.status,
+            "rc": r.rc,
+            "message": r.message,
+        }));
+    }
     let mut hosts = serde_json::Map::new();
     for (host, outcome) in record.host_outcomes() {
-        let failures: Vec<Value> = record
-            .failures()
-            .into_iter()
-            .filter(|(_, _, r)| r.host == host)
-            .map(|(play, task, r)| {
-                json!({
-                    "play": play.name,
-                    "case": play.case,
-                    "task_id": task.id,
-                    "task": task.name,
-                    "status": r.status,
-                    "rc": r.rc,
-                    "message": r.message,
-                })
-            })
-            .collect();
-        hosts.insert(host, json!({"outcome": outcome, "failures": failures}));
+        let failed = failures.remove(host.as_str()).unwrap_or_default();
+        hosts.insert(host, json!({"outcome": outcome, "failures": failed}));
     }
     let plays: Vec<Value> = record
         .plays
