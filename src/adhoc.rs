@@ -2,6 +2,7 @@
 //! own task, at most `forks` at once, results sent over a channel as hosts finish. The
 //! main entry is [`run`]; a host's end is a [`HostResult`].
 
+use crate::engine::{self, Status};
 use crate::inventory::Inventory;
 use crate::modules::command;
 use crate::ssh::{ExecOutput, ExecRequest, Session, SshContext, SshError, resolve};
@@ -38,6 +39,16 @@ impl std::str::FromStr for AdhocModule {
             other => Err(format!(
                 "module {other:?} is not available in horde run (use command, shell or raw; playbooks get the others)"
             )),
+        }
+    }
+}
+
+impl AdhocModule {
+    pub fn name(self) -> &'static str {
+        match self {
+            AdhocModule::Command => "command",
+            AdhocModule::Shell => "shell",
+            AdhocModule::Raw => "raw",
         }
     }
 }
@@ -81,6 +92,78 @@ pub enum Outcome {
 pub struct HostResult {
     pub host: String,
     pub outcome: Outcome,
+}
+
+/// The task id of an ad-hoc run's one task in its events.
+pub const TASK_ID: u32 = 1;
+
+impl HostResult {
+    /// The result as the engine reports one (task [`TASK_ID`]), for the results directory
+    /// and `--json`; `None` for a host interrupted before it finished.
+    pub fn to_engine(&self, module: AdhocModule) -> Option<engine::HostResult> {
+        let mut result = Vars::new();
+        let end = std::time::SystemTime::now();
+        let (status, start, duration) = match &self.outcome {
+            Outcome::Cancelled => return None,
+            Outcome::Unreachable(e) => {
+                result.insert("unreachable".into(), Value::Bool(true));
+                result.insert("changed".into(), Value::Bool(false));
+                let msg = format!("Failed to connect to the host via ssh: {}", e.reason());
+                result.insert("msg".into(), Value::String(msg));
+                (Status::Unreachable, end, 0.0)
+            }
+            Outcome::Failed(msg) => {
+                result.insert("failed".into(), Value::Bool(true));
+                result.insert("changed".into(), Value::Bool(false));
+                result.insert("msg".into(), Value::String(msg.clone()));
+                (Status::Failed, end, 0.0)
+            }
+            Outcome::Ran { command, output } => {
+                let text = |b: &[u8]| {
+                    let t = String::from_utf8_lossy(b).into_owned();
+                    if module == AdhocModule::Raw {
+                        t
+                    } else {
+                        t.trim_end_matches(['\r', '\n']).to_string()
+                    }
+                };
+                let rc = output.status.rc();
+                result.insert("changed".into(), Value::Bool(true));
+                result.insert("cmd".into(), Value::String(command.clone()));
+                result.insert("rc".into(), rc.into());
+                result.insert("stdout".into(), Value::String(text(&output.stdout)));
+                result.insert("stderr".into(), Value::String(text(&output.stderr)));
+                let secs = output.duration.as_secs_f64();
+                result.insert("delta".into(), Value::String(format!("{secs:.6}s")));
+                let status = if rc == 0 {
+                    Status::Changed
+                } else {
+                    result.insert("failed".into(), Value::Bool(true));
+                    result.insert("msg".into(), Value::String("non-zero return code".into()));
+                    Status::Failed
+                };
+                (status, output.started, secs)
+            }
+        };
+        let start = start
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        Some(engine::HostResult {
+            host: self.host.clone(),
+            task_id: TASK_ID,
+            delegated_to: None,
+            status,
+            result,
+            item: None,
+            ignored: false,
+            action: module.name().into(),
+            no_log: false,
+            rescued: false,
+            start,
+            duration,
+        })
+    }
 }
 
 /// The variables of a host as the run sees them: inventory vars, then extra vars.

@@ -4,6 +4,7 @@
 
 use super::args::ApplyArgs;
 use super::exit::{Exit, UsageError};
+use super::results::{Recorder, apply_settings, print_json};
 use super::run::{become_settings, target_defaults};
 use anyhow::{Context, Result};
 use horde::engine::{self, Event, HostResult, RunSpec, Status, TaskKind};
@@ -103,6 +104,13 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         case: args.orchestration.case.clone(),
         duration: args.orchestration.duration,
     };
+    let mut results = Recorder::start(
+        &args.results,
+        "apply",
+        apply_settings(&args),
+        &sources,
+        &spec.inventory,
+    )?;
     let stop = engine::Stop::new();
     watch_signals(stop.clone());
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -122,35 +130,46 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         stats: horde::report::stats::Collector::new(),
         show_stats: args.orchestration.stats || playbooks_test_fleets,
     };
+    // The fan-out: the results directory first (so a crash loses nothing already shown),
+    // then the console or, with --json, the JSON lines.
     while let Some(event) = rx.recv().await {
-        console.show(&event);
+        results.add(&event);
+        if args.results.json {
+            print_json(&event);
+        } else {
+            console.show(&event);
+        }
     }
     let summary = runner.await.context("the run ended unexpectedly")?;
-    leases.release().await?;
-    if timed_out.load(std::sync::atomic::Ordering::SeqCst) {
-        let limit = args.orchestration.run_timeout.unwrap_or_default();
-        eprintln!(
-            "[ERROR]: the run reached --run-timeout ({}s): stopped",
-            limit.as_secs_f64()
-        );
-        return Ok(Exit::HostFailed);
-    }
-    if summary.interrupted {
-        eprintln!("[ERROR]: User interrupted execution");
-        return Ok(Exit::Interrupted);
-    }
     let stats = summary.stats.values();
     let teardown_failed = summary
         .teardown
         .values()
         .any(|s| s.failed > 0 || s.unreachable > 0);
-    Ok(if stats.clone().any(|s| s.unreachable > 0) {
+    let timed_out = timed_out.load(std::sync::atomic::Ordering::SeqCst);
+    let exit = if timed_out {
+        Exit::HostFailed
+    } else if summary.interrupted {
+        Exit::Interrupted
+    } else if stats.clone().any(|s| s.unreachable > 0) {
         Exit::Unreachable
     } else if stats.clone().any(|s| s.failed > 0) || teardown_failed {
         Exit::HostFailed
     } else {
         Exit::Ok
-    })
+    };
+    results.finish(exit, summary.interrupted);
+    leases.release().await?;
+    if timed_out {
+        let limit = args.orchestration.run_timeout.unwrap_or_default();
+        eprintln!(
+            "[ERROR]: the run reached --run-timeout ({}s): stopped",
+            limit.as_secs_f64()
+        );
+    } else if summary.interrupted {
+        eprintln!("[ERROR]: User interrupted execution");
+    }
+    Ok(exit)
 }
 
 /// Ctrl-C or SIGTERM stops the run softly (teardown still runs); a second one stops

@@ -20,6 +20,12 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Run playbooks, as `ansible-playbook` does (same flags, output and exit codes).
     Apply(Box<ApplyArgs>),
+    /// Print the recap and statistics of a run again from its results directory; export
+    /// JUnit or CSV; compare two runs.
+    Report(ReportArgs),
+    /// Run again what a run ran (its command line, settings and seed): all of it, its
+    /// failed hosts, or one matrix case.
+    Replay(ReplayArgs),
 }
 
 /// Where hosts come from.
@@ -187,6 +193,66 @@ pub struct BecomeArgs {
     pub ask_become_pass: bool,
 }
 
+/// The run's results directory and machine-readable output (`apply` and `run`).
+#[derive(Debug, Args, Default)]
+pub struct ResultsArgs {
+    /// Write the run's results (run.json, events.jsonl, summary.json, junit.xml, hosts/) to
+    /// DIR. Default: a new horde-results/<timestamp>/ in the current directory (or under
+    /// $HORDE_RESULTS_ROOT), with a `latest` link to it.
+    #[arg(long = "results", value_name = "DIR")]
+    pub results: Option<std::path::PathBuf>,
+
+    /// Print the event stream as JSON lines on standard output instead of the human output.
+    #[arg(long = "json")]
+    pub json: bool,
+
+    /// Also write the JUnit XML report to FILE.
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+
+    /// The command line as given (kept in run.json; set after parsing).
+    #[arg(skip)]
+    pub argv: Vec<String>,
+
+    /// The results directory this run replays (set by `horde replay`).
+    #[arg(skip)]
+    pub replay_of: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A results directory (such as horde-results/latest); give two to compare the runs.
+    #[arg(value_name = "RESULTS_DIR", required = true, num_args = 1..=2)]
+    pub dirs: Vec<std::path::PathBuf>,
+
+    /// Write the run's JUnit XML report to FILE.
+    #[arg(long = "junit", value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+
+    /// Write one CSV row per host and task to FILE (play, case, host, task_id, task,
+    /// status, duration, rc).
+    #[arg(long = "csv", value_name = "FILE")]
+    pub csv: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The results directory of the run to replay.
+    #[arg(value_name = "RESULTS_DIR")]
+    pub dir: std::path::PathBuf,
+
+    /// Only on the hosts that failed or were unreachable (as Ansible's retry file).
+    #[arg(long = "failed")]
+    pub failed: bool,
+
+    /// Only this matrix case.
+    #[arg(long = "case", value_name = "ID")]
+    pub case: Option<String>,
+
+    #[command(flatten)]
+    pub results: ResultsArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -233,6 +299,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub become_: BecomeArgs,
+
+    #[command(flatten)]
+    pub results: ResultsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -299,6 +368,9 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub become_: BecomeArgs,
+
+    #[command(flatten)]
+    pub results: ResultsArgs,
 }
 
 /// Fleet-test settings of `horde apply` (see docs/orchestration.md).

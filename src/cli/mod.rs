@@ -6,6 +6,9 @@ mod args;
 mod exit;
 mod hosts;
 mod inventory;
+mod replay;
+mod report;
+mod results;
 mod run;
 
 use args::{Cli, Command};
@@ -27,18 +30,33 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
-    let outcome = match cli.command {
-        Command::Inventory(args) => inventory::run(args),
-        Command::Hosts(args) => hosts::run(args),
-        Command::Run(args) => run::run(*args),
-        Command::Apply(args) => apply::run(*args),
-    };
-    match outcome {
+    let argv = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    match dispatch(cli.command, argv) {
         Ok(code) => code.into(),
         Err(e) => {
             eprintln!("{}", exit::error_text(&e));
             exit::code_for(&e).into()
         }
+    }
+}
+
+/// Runs a command; `argv` is its command line as given (kept in the results directory).
+fn dispatch(command: Command, argv: Vec<String>) -> anyhow::Result<Exit> {
+    match command {
+        Command::Inventory(args) => inventory::run(args),
+        Command::Hosts(args) => hosts::run(args),
+        Command::Run(mut args) => {
+            args.results.argv = argv;
+            run::run(*args)
+        }
+        Command::Apply(mut args) => {
+            args.results.argv = argv;
+            apply::run(*args)
+        }
+        Command::Report(args) => report::run(args),
+        Command::Replay(args) => replay::run(args),
     }
 }
 

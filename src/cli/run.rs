@@ -4,6 +4,7 @@
 
 use super::args::{BecomeArgs, ConnectionArgs, RunArgs};
 use super::exit::{Exit, UsageError};
+use super::results::{AdhocEvents, Recorder, run_settings};
 use anyhow::{Context, Result};
 use horde::adhoc::{self, AdhocModule, AdhocRun, AdhocTask, HostResult, Outcome};
 use horde::inventory;
@@ -153,6 +154,19 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
             }
         });
     }
+    let recorder = Recorder::start(
+        &args.results,
+        "run",
+        run_settings(&args),
+        &args.source.inventory,
+        &inv,
+    )?;
+    let mut events = AdhocEvents::start(
+        recorder,
+        args.results.json,
+        format!("ad-hoc: {}", args.pattern),
+        format!("{}: {}", module.name(), args.args),
+    );
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Arc::new(SshContext::new(defaults));
     let spec = AdhocRun {
@@ -167,6 +181,7 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
     let (mut failed, mut unreachable) = (0usize, 0usize);
     let stdout = std::io::stdout();
     while let Some(result) = rx.recv().await {
+        events.result(&result, module);
         let text = match render(&result, module, args.one_line) {
             Rendered::Failed(t) => {
                 failed += 1;
@@ -179,23 +194,30 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
             Rendered::Ok(t) => t,
             Rendered::Nothing => continue,
         };
+        if args.results.json {
+            continue;
+        }
         let mut out = stdout.lock();
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
     let _ = runner.await;
-    leases.release().await?;
-    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
-        eprintln!("[ERROR]: User interrupted execution");
-        return Ok(Exit::Interrupted);
-    }
-    Ok(if unreachable > 0 {
+    let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+    let exit = if interrupted {
+        Exit::Interrupted
+    } else if unreachable > 0 {
         Exit::Unreachable
     } else if failed > 0 {
         Exit::HostFailed
     } else {
         Exit::Ok
-    })
+    };
+    events.finish(exit, interrupted);
+    leases.release().await?;
+    if interrupted {
+        eprintln!("[ERROR]: User interrupted execution");
+    }
+    Ok(exit)
 }
 
 enum Rendered {

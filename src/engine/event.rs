@@ -1,13 +1,14 @@
 //! What the engine tells the reporters: [`Event`]s, in the order things happen, and the
 //! per-host tallies of the recap ([`HostStats`]). Every event serializes to one JSON object
-//! (`{"event": "host", ...}`), the line format of `events.jsonl` and `--json`.
+//! (`{"event": "host", ...}`), the line format of `events.jsonl` and `--json`, and reads
+//! back from it (`horde report`).
 
 use crate::vars::Vars;
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How one task ended on one host (or one loop item, or one iteration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,
@@ -25,7 +26,7 @@ impl Status {
 }
 
 /// Which part of a play a task belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
     /// `pre_tasks`, `tasks`, `post_tasks` (and gathering facts).
@@ -40,7 +41,7 @@ pub enum TaskKind {
 }
 
 /// One host's result of one task, or of one loop item.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HostResult {
     pub host: String,
     /// The task it belongs to ([`Event::TaskStart`]'s `id`).
@@ -69,7 +70,7 @@ pub struct HostResult {
 
 /// One timed run of a task on a host: the unit of the statistics. A task with
 /// `iterations: N` gives N samples per host; any other task gives one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Sample {
     pub task_id: u32,
     pub host: String,
@@ -90,7 +91,7 @@ pub struct Sample {
 }
 
 /// The events of a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The first event. `seed` drives every random order of the run (`--seed`).
@@ -157,7 +158,7 @@ pub enum Event {
 }
 
 /// The columns of `PLAY RECAP`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostStats {
     pub ok: u32,
     pub changed: u32,

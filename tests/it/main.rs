@@ -10,5 +10,6 @@ mod inventory_parity;
 mod lab;
 mod orchestration;
 mod readme;
+mod results;
 mod run_fleet;
 mod support;

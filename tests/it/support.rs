@@ -51,6 +51,11 @@ where
     cmd.args(args);
     cmd.env_remove("ANSIBLE_INVENTORY");
     cmd.env("NO_COLOR", "1");
+    // Runs without --results write under target/, never into the repository.
+    cmd.env(
+        "HORDE_RESULTS_ROOT",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("horde-results"),
+    );
     Horde { cmd }
 }
 
