@@ -254,6 +254,10 @@ mod tests {
             case: None,
             task_id: Some(task_id),
             task: "check".into(),
+            kind: Some(TaskKind::Task),
+            skipped: 0,
+            hosts: 1,
+            outlier_medians: vec![],
             summary: Summary {
                 count: 20,
                 failures: 1,
