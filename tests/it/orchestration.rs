@@ -625,3 +625,132 @@ fn the_examples_run_against_the_fleet_too() {
         );
     }
 }
+
+/// Nearest-rank percentile of sorted values.
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank - 1]
+}
+
+#[test]
+fn iterations_are_kept_and_the_statistics_match_the_samples() {
+    let fleet = Fleet::start(3);
+    let dir = scratch();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        r#"- hosts: fleet
+  gather_facts: false
+  tasks:
+    - name: probe
+      shell: "sleep {{ '0.25' if inventory_hostname == 'host003' else '0.01' }}; echo ok; exit {{ 1 if inventory_hostname == 'host002' else 0 }}"
+      iterations: "{{ n }}"
+      expect: { rc: [0, 1], stdout: "ok" }
+    - name: strict
+      command: "true"
+      iterations: 4
+      expect: { max_duration: 1ms }
+      ignore_errors: true
+"#,
+    );
+    let results = dir.path().join("results");
+    let run = apply(&fleet, &pb)
+        .args(["-e", "n=20", "--results"])
+        .arg(&results)
+        .run()
+        .expect_code(0);
+    let events: Vec<serde_json::Value> = std::fs::read_to_string(results.join("events.jsonl"))
+        .expect("events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let probe_id = events
+        .iter()
+        .find(|e| e["event"] == "task_start" && e["name"] == "probe")
+        .and_then(|e| e["id"].as_u64())
+        .expect("the probe task started");
+    let samples: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "sample" && e["task_id"].as_u64() == Some(probe_id))
+        .collect();
+    assert_eq!(samples.len(), 60, "20 iterations on 3 hosts");
+    for h in names(&fleet) {
+        let mut its: Vec<u64> = samples
+            .iter()
+            .filter(|s| s["host"] == h.as_str())
+            .filter_map(|s| s["iteration"].as_u64())
+            .collect();
+        its.sort();
+        assert_eq!(its, (1..=20).collect::<Vec<u64>>(), "{h}");
+        let rc = if h == "host002" { 1 } else { 0 };
+        assert!(
+            samples
+                .iter()
+                .filter(|s| s["host"] == h.as_str())
+                .all(|s| s["rc"] == rc
+                    && s["status"] == "changed"
+                    && s["start"].as_f64().unwrap_or(0.0) > 1.6e9)
+        );
+    }
+    let mut d: Vec<f64> = samples
+        .iter()
+        .map(|s| s["duration"].as_f64().expect("a duration"))
+        .collect();
+    d.sort_by(f64::total_cmp);
+    let n = d.len() as f64;
+    let mean = d.iter().sum::<f64>() / n;
+    let stddev = (d.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    let median = (d[29] + d[30]) / 2.0;
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(results.join("summary.json")).expect("summary.json"),
+    )
+    .expect("JSON");
+    let row = summary["statistics"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["task"] == "probe"))
+        .expect("a row for probe");
+    let s = &row["summary"];
+    let close = |k: &str, want: f64| {
+        let got = s[k].as_f64().unwrap_or(f64::NAN);
+        assert!((got - want).abs() <= 1e-9 + 1e-6 * want.abs(), "{k}: {got} != {want}");
+    };
+    assert_eq!(s["count"], 60);
+    assert_eq!(s["failures"], 0);
+    close("min", d[0]);
+    close("max", d[59]);
+    close("mean", mean);
+    close("median", median);
+    close("stddev", stddev);
+    close("p90", nearest_rank(&d, 90.0));
+    close("p95", nearest_rank(&d, 95.0));
+    close("p99", nearest_rank(&d, 99.0));
+    assert!(s["p99"].as_f64() <= s["max"].as_f64());
+    let first = samples
+        .iter()
+        .filter_map(|s| s["start"].as_f64())
+        .fold(f64::MAX, f64::min);
+    let last = samples
+        .iter()
+        .filter_map(|s| Some(s["start"].as_f64()? + s["duration"].as_f64()?))
+        .fold(0.0, f64::max);
+    close("rate", 60.0 / (last - first));
+    assert_eq!(row["outliers"], serde_json::json!(["host003"]));
+    assert!(run.stdout.contains("outliers: host003"), "{}", run.stdout);
+    assert!(run.stdout.contains("STATISTICS"));
+    // max_duration 1ms cannot hold for an SSH command: every run fails, each says why.
+    let strict = summary["statistics"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["task"] == "strict"))
+        .expect("a row for strict");
+    assert_eq!(strict["summary"]["failures"], 12);
+    assert!(
+        run.stdout.contains("(4 iterations, 4 failed)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("more than max_duration"),
+        "{}",
+        run.stdout
+    );
+}
