@@ -217,8 +217,9 @@ impl Shell {
     /// Stops whatever the shell runs (its whole process group) and the shell itself.
     pub(crate) async fn kill(self, session: &Session) {
         let req = ExecRequest {
+            // `kill -TERM -PID` is the form bash, dash and zsh all take (dash refuses `--`).
             command: format!(
-                "kill -TERM -- -{pid} 2>/dev/null || kill -TERM {pid}",
+                "kill -TERM -{pid} 2>/dev/null || kill -s TERM -- -{pid} 2>/dev/null; kill -TERM {pid} 2>/dev/null; true",
                 pid = self.pid
             ),
             stdin: None,

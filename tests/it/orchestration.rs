@@ -712,7 +712,10 @@ fn iterations_are_kept_and_the_statistics_match_the_samples() {
     let s = &row["summary"];
     let close = |k: &str, want: f64| {
         let got = s[k].as_f64().unwrap_or(f64::NAN);
-        assert!((got - want).abs() <= 1e-9 + 1e-6 * want.abs(), "{k}: {got} != {want}");
+        assert!(
+            (got - want).abs() <= 1e-9 + 1e-6 * want.abs(),
+            "{k}: {got} != {want}"
+        );
     };
     assert_eq!(s["count"], 60);
     assert_eq!(s["failures"], 0);
