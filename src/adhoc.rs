@@ -166,6 +166,14 @@ impl HostResult {
     }
 }
 
+/// What an ad-hoc run reports, as it happens.
+#[derive(Debug)]
+pub enum AdhocEvent {
+    /// The host got a fork and starts (its result follows).
+    Started(String),
+    Finished(HostResult),
+}
+
 /// The variables of a host as the run sees them: inventory vars, then extra vars.
 pub fn host_vars(inv: &Inventory, host: &str, extra: &Vars) -> Vars {
     let mut vars = match inv.host_id(host) {
@@ -197,12 +205,13 @@ pub struct AdhocRun {
     pub forks: usize,
 }
 
-/// Runs the task on every host, at most `forks` at once, sending each host's result as it
-/// ends. A panicking host task becomes an internal-error result, never a hang.
+/// Runs the task on every host, at most `forks` at once, sending when each host starts and
+/// its result as it ends. A panicking host task becomes an internal-error result, never a
+/// hang.
 pub async fn run(
     spec: AdhocRun,
     cancel: CancellationToken,
-    results: mpsc::UnboundedSender<HostResult>,
+    results: mpsc::UnboundedSender<AdhocEvent>,
 ) {
     let slots = Arc::new(Semaphore::new(spec.forks.max(1)));
     let mut set = JoinSet::new();
@@ -219,22 +228,25 @@ pub async fn run(
         set.spawn(async move {
             let outcome = tokio::select! {
                 permit = slots.acquire_owned() => match permit {
-                    Ok(_permit) => run_host(&inv, &host, &task, &extra, &ctx, &cancel).await,
+                    Ok(_permit) => {
+                        let _ = results.send(AdhocEvent::Started(host.clone()));
+                        run_host(&inv, &host, &task, &extra, &ctx, &cancel).await
+                    }
                     Err(_) => Outcome::Cancelled,
                 },
                 _ = cancel.cancelled() => Outcome::Cancelled,
             };
-            let _ = results.send(HostResult { host, outcome });
+            let _ = results.send(AdhocEvent::Finished(HostResult { host, outcome }));
         });
     }
     while let Some(joined) = set.join_next().await {
         if let Err(e) = joined
             && e.is_panic()
         {
-            let _ = results.send(HostResult {
+            let _ = results.send(AdhocEvent::Finished(HostResult {
                 host: "?".into(),
                 outcome: Outcome::Failed(format!("internal error: a host task panicked: {e}")),
-            });
+            }));
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::args::ApplyArgs;
 use super::exit::{Exit, UsageError};
+use super::output::{Color, Output, Paint, task_word};
 use super::results::{Recorder, apply_settings, print_json};
 use super::run::{become_settings, target_defaults};
 use anyhow::{Context, Result};
@@ -14,7 +15,6 @@ use horde::provision::Leases;
 use horde::ssh::SshContext;
 use horde::vars::{python_json, python_json_line};
 use serde_json::Value;
-use std::io::Write;
 use std::sync::Arc;
 
 pub fn run(args: ApplyArgs) -> Result<Exit> {
@@ -124,12 +124,7 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runner = tokio::spawn(engine::run(spec, stop, tx));
-    let mut console = Console {
-        verbosity: args.verbose,
-        diff: args.diff,
-        stats: horde::report::stats::Collector::new(),
-        show_stats: args.orchestration.stats || playbooks_test_fleets,
-    };
+    let mut console = Console::new(&args, playbooks_test_fleets);
     // The fan-out: the results directory first (so a crash loses nothing already shown),
     // then the console or, with --json, the JSON lines.
     while let Some(event) = rx.recv().await {
@@ -207,13 +202,18 @@ fn banner(text: &str) -> String {
     format!("\n{text} {}", "*".repeat(stars))
 }
 
-/// Prints events as Ansible's default callback does.
+/// Prints events as Ansible's default callback does (in its colors when color is on),
+/// with the live progress display on a terminal.
 struct Console {
     verbosity: u8,
     diff: bool,
     /// The statistics, printed after the recap for fleet tests (or `--stats`).
     stats: horde::report::stats::Collector,
     show_stats: bool,
+    /// Where lines go: colors, `-q`, the progress display.
+    output: Output,
+    /// With `-q`: the current task's banner, printed before its first failure.
+    pending_banner: Option<String>,
 }
 
 const CENSORED: &str =
@@ -277,11 +277,91 @@ fn shown(r: &HostResult) -> Value {
     Value::Object(m)
 }
 
+/// `TASK [name]`, `RUNNING HANDLER [name]` ... as a banner.
+fn task_banner(name: &str, kind: TaskKind) -> String {
+    banner(&format!("{} [{name}]", task_word(kind)))
+}
+
+/// `-vv`'s `task path: FILE:LINE`, as Ansible prints it: the file made absolute, no column.
+fn task_path(origin: &str) -> String {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (file, line) = match origin.rsplit_once(':') {
+        Some((rest, col)) if digits(col) => match rest.rsplit_once(':') {
+            Some((file, line)) if digits(line) => (file, Some(line)),
+            _ => (rest, Some(col)),
+        },
+        _ => (origin, None),
+    };
+    let file = std::path::absolute(file)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.to_string());
+    match line {
+        Some(l) => format!("task path: {file}:{l}"),
+        None => format!("task path: {file}"),
+    }
+}
+
+/// The recap's host column (26 wide), colored by how the host did, as Ansible's `hostcolor`.
+fn recap_host(paint: Paint, host: &str, s: &horde::engine::HostStats) -> String {
+    let pad = " ".repeat(26usize.saturating_sub(host.chars().count()));
+    if !paint.on {
+        return format!("{host}{pad}");
+    }
+    let color = if s.failed > 0 || s.unreachable > 0 {
+        Color::Error
+    } else if s.changed > 0 {
+        Color::Changed
+    } else {
+        Color::Ok
+    };
+    format!("{}{pad}", paint.paint(host, color))
+}
+
 impl Console {
+    fn new(args: &ApplyArgs, fleet_tests: bool) -> Console {
+        Console {
+            verbosity: args.verbose,
+            diff: args.diff,
+            stats: horde::report::stats::Collector::new(),
+            show_stats: args.orchestration.stats || fleet_tests,
+            output: Output::new(&args.output, !args.results.json),
+            pending_banner: None,
+        }
+    }
+
     fn out(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
+        self.output.line(text, None);
+    }
+
+    fn say(&self, text: &str, color: Color) {
+        self.output.line(text, Some(color));
+    }
+
+    /// A recap column, `ok=3   `, colored when not 0.
+    fn column(&self, name: &str, n: u32, color: Color) -> String {
+        self.output.paint.count(&format!("{name}={n:<4}"), n, color)
+    }
+
+    /// With `-q`, whether an event is shown: warnings, failures that count (after their
+    /// task's banner), a shuffle's seed, the recap. Other banners are kept until a failure
+    /// needs them.
+    fn quiet_shows(&mut self, event: &Event) -> bool {
+        match event {
+            Event::TaskStart { name, kind, .. } => {
+                self.pending_banner = Some(task_banner(name, *kind));
+                false
+            }
+            Event::Host(r) if r.status.is_failure() && !r.ignored && !r.rescued => {
+                if let Some(b) = self.pending_banner.take() {
+                    self.out(&b);
+                }
+                true
+            }
+            Event::Warning { message } => !message.starts_with("FAILED - RETRYING"),
+            // The seed, to replay a failed shuffle.
+            Event::Shuffle { .. } | Event::Recap { .. } => true,
+            _ => false,
+        }
     }
 
     fn label(r: &HostResult) -> String {
@@ -293,8 +373,17 @@ impl Console {
 
     fn show(&mut self, event: &Event) {
         self.stats.add(event);
+        if let Some(p) = self.output.progress() {
+            p.event(event);
+        }
+        if self.output.quiet && !self.quiet_shows(event) {
+            return;
+        }
         match event {
-            Event::RunStart { .. } | Event::Sample(_) => {}
+            Event::RunStart { .. }
+            | Event::Sample(_)
+            | Event::Batch { .. }
+            | Event::HostStart { .. } => {}
             Event::Cases { play, ids } => self.out(&banner(&format!(
                 "MATRIX [{play}]: {} case{}",
                 ids.len(),
@@ -307,16 +396,14 @@ impl Console {
             Event::Shuffle { seed, jobs } => self.out(&format!(
                 "shuffle: {jobs} jobs in the order of seed {seed} (--seed {seed} gives it back)"
             )),
-            Event::NoHostsMatched => self.out("skipping: no hosts matched"),
-            Event::TaskStart { name, kind, .. } => {
-                let kind = match kind {
-                    TaskKind::Task => "TASK",
-                    TaskKind::Handler => "RUNNING HANDLER",
-                    TaskKind::Setup => "SETUP",
-                    TaskKind::Teardown => "TEARDOWN",
-                    TaskKind::Event => "EVENT",
-                };
-                self.out(&banner(&format!("{kind} [{name}]")));
+            Event::NoHostsMatched => self.say("skipping: no hosts matched", Color::Skip),
+            Event::TaskStart {
+                name, kind, origin, ..
+            } => {
+                self.out(&task_banner(name, *kind));
+                if self.verbosity >= 2 {
+                    self.say(&task_path(origin), Color::Debug);
+                }
             }
             Event::EventOverlap { entry, due } => self.out(&format!(
                 "event [{entry}] was due at +{due:.1}s but its previous run was still going: not started twice"
@@ -328,21 +415,32 @@ impl Console {
                     .as_ref()
                     .map(|i| format!(" => (item={i})"))
                     .unwrap_or_default();
-                self.out(&format!("included: {file} for {}{item}", hosts.join(", ")));
+                self.say(
+                    &format!("included: {file} for {}{item}", hosts.join(", ")),
+                    Color::Skip,
+                );
             }
             Event::NoMoreHosts => self.out(&banner("NO MORE HOSTS LEFT")),
             Event::Warning { message } if message.starts_with("FAILED - RETRYING") => {
-                self.out(message)
+                self.say(message, Color::Debug)
             }
-            Event::Warning { message } => super::warn(message),
+            Event::Warning { message } => self.output.warn(message),
             Event::Recap { stats, teardown } => {
+                self.output.finish_progress();
                 self.out(&banner("PLAY RECAP"));
                 let mut hosts: Vec<_> = stats.iter().collect();
                 hosts.sort_by(|a, b| a.0.cmp(b.0));
                 for (h, s) in hosts {
                     self.out(&format!(
-                        "{h:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}",
-                        s.ok, s.changed, s.unreachable, s.failed, s.skipped, s.rescued, s.ignored,
+                        "{} : {} {} {} {} {} {} {}",
+                        recap_host(self.output.paint, h, s),
+                        self.column("ok", s.ok, Color::Ok),
+                        self.column("changed", s.changed, Color::Changed),
+                        self.column("unreachable", s.unreachable, Color::Unreachable),
+                        self.column("failed", s.failed, Color::Error),
+                        self.column("skipped", s.skipped, Color::Skip),
+                        self.column("rescued", s.rescued, Color::Ok),
+                        self.column("ignored", s.ignored, Color::Warn),
                     ));
                 }
                 self.out("");
@@ -352,8 +450,13 @@ impl Console {
                     hosts.sort_by(|a, b| a.0.cmp(b.0));
                     for (h, s) in hosts {
                         self.out(&format!(
-                            "{h:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4}",
-                            s.ok, s.changed, s.unreachable, s.failed, s.skipped,
+                            "{} : {} {} {} {} {}",
+                            recap_host(self.output.paint, h, s),
+                            self.column("ok", s.ok, Color::Ok),
+                            self.column("changed", s.changed, Color::Changed),
+                            self.column("unreachable", s.unreachable, Color::Unreachable),
+                            self.column("failed", s.failed, Color::Error),
+                            self.column("skipped", s.skipped, Color::Skip),
                         ));
                     }
                     self.out("");
@@ -397,12 +500,19 @@ impl Console {
                 .get("after_header")
                 .and_then(Value::as_str)
                 .unwrap_or("after");
-            let mut s = format!("--- before: {bh}\n+++ after: {ah}\n");
+            let paint = self.output.paint;
+            let mut s = format!(
+                "{}\n{}\n",
+                paint.paint(&format!("--- before: {bh}"), Color::Error),
+                paint.paint(&format!("+++ after: {ah}"), Color::Ok)
+            );
             for l in before.lines() {
-                s.push_str(&format!("-{l}\n"));
+                s.push_str(&paint.paint(&format!("-{l}"), Color::Error));
+                s.push('\n');
             }
             for l in after.lines() {
-                s.push_str(&format!("+{l}\n"));
+                s.push_str(&paint.paint(&format!("+{l}"), Color::Ok));
+                s.push('\n');
             }
             self.out(&s);
         }
@@ -417,37 +527,42 @@ impl Console {
                 if is_loop {
                     return;
                 }
-                let word = if r.status == Status::Changed {
-                    "changed"
-                } else {
-                    "ok"
-                };
+                let (word, color) = ok_or_changed(r.status);
                 let label = format!("{label}{}", runs_note(r));
                 if self.verbose_result(r) {
-                    self.out(&format!("{word}: [{label}] => {}", python_json(&shown(r))));
+                    self.say(
+                        &format!("{word}: [{label}] => {}", python_json(&shown(r))),
+                        color,
+                    );
                 } else {
-                    self.out(&format!("{word}: [{label}]"));
+                    self.say(&format!("{word}: [{label}]"), color);
                 }
             }
             Status::Skipped => {
                 if !is_loop {
-                    self.out(&format!("skipping: [{label}]"));
+                    self.say(&format!("skipping: [{label}]"), Color::Skip);
                 }
             }
             Status::Failed => {
                 let label = format!("{label}{}", runs_note(r));
-                self.out(&format!(
-                    "fatal: [{label}]: FAILED! => {}",
-                    python_json_line(&shown(r))
-                ));
+                self.say(
+                    &format!(
+                        "fatal: [{label}]: FAILED! => {}",
+                        python_json_line(&shown(r))
+                    ),
+                    Color::Error,
+                );
                 if r.ignored {
-                    self.out("...ignoring");
+                    self.say("...ignoring", Color::Skip);
                 }
             }
-            Status::Unreachable => self.out(&format!(
-                "fatal: [{label}]: UNREACHABLE! => {}",
-                python_json_line(&shown(r))
-            )),
+            Status::Unreachable => self.say(
+                &format!(
+                    "fatal: [{label}]: UNREACHABLE! => {}",
+                    python_json_line(&shown(r))
+                ),
+                Color::Unreachable,
+            ),
         }
     }
 
@@ -456,27 +571,41 @@ impl Console {
         let item = r.item.as_deref().unwrap_or("");
         match r.status {
             Status::Ok | Status::Changed => {
-                let word = if r.status == Status::Changed {
-                    "changed"
-                } else {
-                    "ok"
-                };
+                let (word, color) = ok_or_changed(r.status);
                 if self.verbose_result(r) {
-                    self.out(&format!(
-                        "{word}: [{label}] => (item={item}) => {}",
-                        python_json(&shown(r))
-                    ));
+                    self.say(
+                        &format!(
+                            "{word}: [{label}] => (item={item}) => {}",
+                            python_json(&shown(r))
+                        ),
+                        color,
+                    );
                 } else {
-                    self.out(&format!("{word}: [{label}] => (item={item})"));
+                    self.say(&format!("{word}: [{label}] => (item={item})"), color);
                 }
             }
-            Status::Skipped => self.out(&format!("skipping: [{label}] => (item={item}) ")),
-            Status::Failed => self.out(&format!(
-                "failed: [{label}] (item={item}) => {}",
-                python_json_line(&shown(r))
-            )),
+            Status::Skipped => self.say(
+                &format!("skipping: [{label}] => (item={item}) "),
+                Color::Skip,
+            ),
+            Status::Failed => self.say(
+                &format!(
+                    "failed: [{label}] (item={item}) => {}",
+                    python_json_line(&shown(r))
+                ),
+                Color::Error,
+            ),
             Status::Unreachable => {}
         }
+    }
+}
+
+/// `ok` in green or `changed` in yellow.
+fn ok_or_changed(status: Status) -> (&'static str, Color) {
+    if status == Status::Changed {
+        ("changed", Color::Changed)
+    } else {
+        ("ok", Color::Ok)
     }
 }
 

@@ -1,6 +1,6 @@
 //! The command-line grammar. Flags follow Ansible's where one exists.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// An SSH fleet executor that reads Ansible inventories.
 #[derive(Debug, Parser)]
@@ -17,8 +17,19 @@ pub enum Command {
     /// List the hosts a pattern selects, as `ansible PATTERN --list-hosts` does.
     Hosts(HostsArgs),
     /// Run one command on every matching host (ad-hoc, like `ansible PATTERN -a ARGS`).
+    #[command(
+        after_help = "When stderr is a terminal, a live display there shows the hosts \
+        done of all and the hosts still running, slowest first, with their time (redirect \
+        stderr or use -q to go without)."
+    )]
     Run(Box<RunArgs>),
     /// Run playbooks, as `ansible-playbook` does (same flags, output and exit codes).
+    #[command(
+        after_help = "When stderr is a terminal, a live display there shows the \
+        current task's hosts done of all, the ok/changed/failed/unreachable counts so far, \
+        and the hosts still running, slowest first, with their time (redirect stderr or use \
+        -q to go without)."
+    )]
     Apply(Box<ApplyArgs>),
     /// Print the recap and statistics of a run again from its results directory; export
     /// JUnit or CSV; compare two runs.
@@ -282,6 +293,9 @@ pub struct RunArgs {
     #[arg(short = 'o', long = "one-line")]
     pub one_line: bool,
 
+    #[command(flatten)]
+    pub output: OutputArgs,
+
     /// List the matching hosts and do nothing else.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
@@ -356,9 +370,13 @@ pub struct ApplyArgs {
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
 
-    /// More output (-v shows every result; repeat for more).
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    /// More output: -v shows every result, -vv also each task's file and line (`task
+    /// path:`).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     #[command(flatten)]
     pub orchestration: OrchestrationArgs,
@@ -371,6 +389,28 @@ pub struct ApplyArgs {
 
     #[command(flatten)]
     pub results: ResultsArgs,
+}
+
+/// How much to print, and whether in color (`horde run` and `horde apply`).
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Print only warnings, errors (failed and unreachable hosts) and apply's recap (with
+    /// the statistics table when there is one); no progress display.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
+    /// Color the output as Ansible does: auto (when standard output is a terminal and
+    /// NO_COLOR is unset or empty), always or never.
+    #[arg(long = "color", value_name = "WHEN", default_value = "auto")]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Fleet-test settings of `horde apply` (see docs/orchestration.md).

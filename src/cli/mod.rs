@@ -6,6 +6,8 @@ mod args;
 mod exit;
 mod hosts;
 mod inventory;
+mod output;
+mod progress;
 mod replay;
 mod report;
 mod results;

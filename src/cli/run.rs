@@ -4,16 +4,17 @@
 
 use super::args::{BecomeArgs, ConnectionArgs, RunArgs};
 use super::exit::{Exit, UsageError};
+use super::output::{Color, Output};
 use super::results::{AdhocEvents, Recorder, run_settings};
 use anyhow::{Context, Result};
-use horde::adhoc::{self, AdhocModule, AdhocRun, AdhocTask, HostResult, Outcome};
+use horde::adhoc::{self, AdhocEvent, AdhocModule, AdhocRun, AdhocTask, HostResult, Outcome};
+use horde::engine::Status;
 use horde::inventory;
 use horde::provision::Leases;
 use horde::ssh::{HostKeyPolicy, SshConfig, SshContext, TargetDefaults};
 use horde::transport::{Become, BecomeMethod};
 use horde::vars::python_json;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -178,29 +179,55 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
         forks: args.work.forks,
     };
     let runner = tokio::spawn(adhoc::run(spec, cancel.clone(), tx));
+    let mut output = Output::new(&args.output, !args.results.json);
+    if let Some(p) = output.progress() {
+        let title = format!("{} -a {}", args.module, args.args);
+        p.update(|board, _| {
+            board.batch(&selection.hosts);
+            board.task(0, title, true);
+        });
+    }
     let (mut failed, mut unreachable) = (0usize, 0usize);
-    let stdout = std::io::stdout();
-    while let Some(result) = rx.recv().await {
+    while let Some(event) = rx.recv().await {
+        let result = match event {
+            AdhocEvent::Started(host) => {
+                if let Some(p) = output.progress() {
+                    p.update(|board, now| board.host_start(0, &host, now));
+                }
+                continue;
+            }
+            AdhocEvent::Finished(result) => result,
+        };
         events.result(&result, module);
-        let text = match render(&result, module, args.one_line) {
+        let rendered = render(&result, module, args.one_line);
+        if let Some(p) = output.progress() {
+            let status = match rendered {
+                Rendered::Ok(_) => Some(Status::Changed),
+                Rendered::Failed(_) => Some(Status::Failed),
+                Rendered::Unreachable(_) => Some(Status::Unreachable),
+                Rendered::Nothing => None,
+            };
+            p.update(|board, _| board.host_done(0, &result.host, status, false));
+        }
+        // Ansible's minimal callback colors: changed yellow, failed red, unreachable bright red.
+        let (text, color) = match rendered {
             Rendered::Failed(t) => {
                 failed += 1;
-                t
+                (t, Color::Error)
             }
             Rendered::Unreachable(t) => {
                 unreachable += 1;
-                t
+                (t, Color::Unreachable)
             }
-            Rendered::Ok(t) => t,
-            Rendered::Nothing => continue,
+            Rendered::Ok(t) if !output.quiet => (t, Color::Changed),
+            Rendered::Ok(_) | Rendered::Nothing => continue,
         };
         if args.results.json {
             continue;
         }
-        let mut out = stdout.lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        output.line(text.strip_suffix('\n').unwrap_or(&text), Some(color));
     }
+    output.finish_progress();
     let _ = runner.await;
     let interrupted = interrupted.load(std::sync::atomic::Ordering::SeqCst);
     let exit = if interrupted {

@@ -117,6 +117,11 @@ pub enum Event {
     },
     /// The play's pattern matched no host.
     NoHostsMatched,
+    /// A serial batch of the play starts on these hosts (all of the play's hosts without
+    /// `serial`): the hosts its tasks are for, until they fail.
+    Batch {
+        hosts: Vec<String>,
+    },
     TaskStart {
         /// Stable within the run: the same task (same place in the same file, same kind,
         /// same matrix case) always has the same id; ids count up from 1 as tasks are met.
@@ -125,6 +130,12 @@ pub enum Event {
         kind: TaskKind,
         /// file:line:column of the task.
         origin: String,
+    },
+    /// A host starts running a task (its [`Event::Host`] result follows when it ends); it
+    /// tells the hosts still running a task from those waiting for a fork.
+    HostStart {
+        task_id: u32,
+        host: String,
     },
     /// A loop item finished (the task's own result follows as [`Event::Host`]).
     Item(HostResult),

@@ -154,8 +154,8 @@ impl RunCtx {
         out
     }
 
-    /// Runs a module task on a host, with its loop, conditions and retries; emits the
-    /// per-item events; registers the result.
+    /// Runs a module task on a host, with its loop, conditions and retries; emits
+    /// [`Event::HostStart`] and the per-item events; registers the result.
     pub(crate) async fn run_task(
         &self,
         play: &PlayCtx,
@@ -165,6 +165,10 @@ impl RunCtx {
         task_id: u32,
         iters: Iters,
     ) -> TaskOutcome {
+        let _ = self.events.send(Event::HostStart {
+            task_id,
+            host: hs.name.clone(),
+        });
         let started = (now_epoch(), std::time::Instant::now());
         let full = task.common.inherit(scope);
         let vars = self.task_vars(play, hs, &full);

@@ -513,6 +513,9 @@ impl RunCtx {
                 return PlayEnd::StopPlaybook;
             }
             pctx.start_batch(&batch);
+            let _ = self.events.send(Event::Batch {
+                hosts: batch.clone(),
+            });
             let mut states: Vec<HostState> = batch
                 .iter()
                 .map(|h| {

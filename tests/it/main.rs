@@ -3,6 +3,7 @@
 
 mod apply;
 mod apply_parity;
+mod console;
 mod examples;
 mod fleet;
 mod inventory_errors;
