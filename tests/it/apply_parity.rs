@@ -49,6 +49,11 @@ fn compare(range: std::ops::RangeInclusive<u32>) {
         .arg("--horde")
         .arg(env!("CARGO_BIN_EXE_horde"))
         .args(&books)
+        // horde's results directories go under target/, never into the repository.
+        .env(
+            "HORDE_RESULTS_ROOT",
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("horde-results"),
+        )
         .output()
         .expect("python3 runs the parity driver");
     let stdout = String::from_utf8_lossy(&out.stdout);
