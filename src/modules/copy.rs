@@ -411,6 +411,7 @@ pub async fn put(ctx: &Ctx<'_>, p: Put) -> Result<super::Vars, Fail> {
         backup: p.backup && content_changed,
         make_parents,
         validate: p.validate.as_deref(),
+        umask: Some(cur.umask),
     };
     let done = remote_file::write(ctx, write).await?;
     if let (true, Some(b)) = (content_changed, new_bytes) {

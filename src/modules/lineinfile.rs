@@ -427,6 +427,7 @@ async fn lineinfile(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
             backup: backup && edited.changed && p.exists(),
             make_parents: create.then(NewDirs::default),
             validate: validate.as_deref(),
+            umask: Some(p.umask),
         },
     )
     .await?;
