@@ -34,6 +34,13 @@ fn split_tags(v: &[String]) -> Vec<String> {
 }
 
 async fn run_async(args: ApplyArgs) -> Result<Exit> {
+    // Ctrl-C or SIGTERM stops the run softly (teardown still runs); a second one stops
+    // teardown too. Listening from the start: a Ctrl-C while loading is not lost.
+    let stop = engine::Stop::new();
+    {
+        let (soft, hard) = (stop.soft.clone(), stop.hard.clone());
+        super::on_interrupts(move || soft.cancel(), move || hard.cancel());
+    }
     let mut playbooks = Vec::new();
     for path in &args.playbooks {
         if !path.exists() {
@@ -111,8 +118,6 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         &sources,
         &spec.inventory,
     )?;
-    let stop = engine::Stop::new();
-    watch_signals(stop.clone());
     let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(limit) = args.orchestration.run_timeout {
         let (stop, timed_out) = (stop.clone(), timed_out.clone());
@@ -165,35 +170,6 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
         eprintln!("[ERROR]: User interrupted execution");
     }
     Ok(exit)
-}
-
-/// Ctrl-C or SIGTERM stops the run softly (teardown still runs); a second one stops
-/// teardown too.
-fn watch_signals(stop: engine::Stop) {
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut seen = 0;
-        loop {
-            let terminated = async {
-                match term.as_mut() {
-                    Some(t) => t.recv().await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => if r.is_err() { return },
-                _ = terminated => {}
-            }
-            seen += 1;
-            if seen == 1 {
-                stop.soft.cancel();
-            } else {
-                stop.hard.cancel();
-                return;
-            }
-        }
-    });
 }
 
 /// Ansible's banner: the text, then stars to column 80.

@@ -66,3 +66,37 @@ fn dispatch(command: Command, argv: Vec<String>) -> anyhow::Result<Exit> {
 pub(crate) fn warn(message: &str) {
     eprintln!("[WARNING]: {message}");
 }
+
+/// Listens for Ctrl-C (SIGINT) and SIGTERM: `first` runs on the first one, `second` on the
+/// next. The listeners exist when this returns, so no signal after it is lost (tokio's
+/// `ctrl_c()` would only listen once first polled).
+pub(crate) fn on_interrupts(
+    first: impl FnOnce() + Send + 'static,
+    second: impl FnOnce() + Send + 'static,
+) {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    async fn next(s: &mut Option<Signal>) -> Option<()> {
+        match s {
+            Some(s) => s.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+    tokio::spawn(async move {
+        let mut first = Some(first);
+        loop {
+            tokio::select! {
+                r = next(&mut int) => if r.is_none() { return },
+                r = next(&mut term) => if r.is_none() { return },
+            }
+            match first.take() {
+                Some(f) => f(),
+                None => {
+                    second();
+                    return;
+                }
+            }
+        }
+    });
+}

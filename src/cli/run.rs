@@ -148,12 +148,13 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
     let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
         let (cancel, interrupted) = (cancel.clone(), interrupted.clone());
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
+        super::on_interrupts(
+            move || {
                 interrupted.store(true, std::sync::atomic::Ordering::SeqCst);
                 cancel.cancel();
-            }
-        });
+            },
+            || {},
+        );
     }
     let recorder = Recorder::start(
         &args.results,
