@@ -343,15 +343,24 @@ impl Writer {
         candidate
     }
 
+    /// `stdout` and `stderr` (when not empty) and `result.json`. Written directly, not
+    /// through a temporary file: a run makes thousands of these, and every file created
+    /// costs (events.jsonl is the record that must survive a kill).
     fn result_files(&self, dir: &Path, result: &Vars) -> Result<(), ResultsError> {
         std::fs::create_dir_all(dir).map_err(write_err(dir))?;
         for key in ["stdout", "stderr"] {
-            if let Some(Value::String(s)) = result.get(key) {
+            if let Some(Value::String(s)) = result.get(key)
+                && !s.is_empty()
+            {
                 let path = dir.join(key);
                 std::fs::write(&path, s).map_err(write_err(&path))?;
             }
         }
-        write_json(&dir.join("result.json"), &Value::Object(result.clone()))
+        let path = dir.join("result.json");
+        let mut text = serde_json::to_string_pretty(&Value::Object(result.clone()))
+            .unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        std::fs::write(&path, text).map_err(write_err(&path))
     }
 
     /// Writes `summary.json` and `junit.xml`.
