@@ -360,8 +360,11 @@ impl RunCtx {
                 all.reverse();
             }
             Some("shuffle") => {
+                // From the run's seed, so `--seed` gives the same order back.
+                use rand::SeedableRng;
                 use rand::seq::SliceRandom;
-                all.shuffle(&mut rand::rng());
+                let seed = self.seed ^ super::shuffle::fnv(&play.origin.to_string());
+                all.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
             }
             _ => {}
         }

@@ -186,7 +186,7 @@ impl RunCtx {
 }
 
 /// FNV-1a: a stable mix of the play into the run's seed.
-fn fnv(s: &str) -> u64 {
+pub(super) fn fnv(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);

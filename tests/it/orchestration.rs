@@ -757,3 +757,24 @@ fn iterations_are_kept_and_the_statistics_match_the_samples() {
         run.stdout
     );
 }
+
+#[test]
+fn order_shuffle_follows_the_seed_too() {
+    let dir = scratch();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  gather_facts: false\n  order: shuffle\n  tasks:\n    - command: \"true\"\n",
+    );
+    let order = |seed: &str| {
+        let run = horde(["apply", "-i", "lab:8", "-f", "1", "--seed", seed])
+            .arg(&pb)
+            .run()
+            .expect_code(0);
+        job_order(&run.stdout)
+    };
+    let a = order("11");
+    assert_eq!(a.len(), 8);
+    assert_eq!(order("11"), a);
+    assert_ne!(order("12"), a);
+}
