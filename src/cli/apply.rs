@@ -404,38 +404,11 @@ impl Console {
             Event::Recap { stats, teardown } => {
                 self.output.finish_progress();
                 self.out(&banner("PLAY RECAP"));
-                let mut hosts: Vec<_> = stats.iter().collect();
-                hosts.sort_by(|a, b| a.0.cmp(b.0));
-                for (h, s) in hosts {
-                    self.out(&format!(
-                        "{} : {} {} {} {} {} {} {}",
-                        recap_host(self.output.paint, h, s),
-                        self.column("ok", s.ok, Color::Ok),
-                        self.column("changed", s.changed, Color::Changed),
-                        self.column("unreachable", s.unreachable, Color::Unreachable),
-                        self.column("failed", s.failed, Color::Error),
-                        self.column("skipped", s.skipped, Color::Skip),
-                        self.column("rescued", s.rescued, Color::Ok),
-                        self.column("ignored", s.ignored, Color::Warn),
-                    ));
-                }
-                self.out("");
+                self.recap_lines(stats, true);
                 if !teardown.is_empty() {
                     self.out(banner("TEARDOWN RECAP").trim_start());
-                    let mut hosts: Vec<_> = teardown.iter().collect();
-                    hosts.sort_by(|a, b| a.0.cmp(b.0));
-                    for (h, s) in hosts {
-                        self.out(&format!(
-                            "{} : {} {} {} {} {}",
-                            recap_host(self.output.paint, h, s),
-                            self.column("ok", s.ok, Color::Ok),
-                            self.column("changed", s.changed, Color::Changed),
-                            self.column("unreachable", s.unreachable, Color::Unreachable),
-                            self.column("failed", s.failed, Color::Error),
-                            self.column("skipped", s.skipped, Color::Skip),
-                        ));
-                    }
-                    self.out("");
+                    // Teardown rescues and ignores nothing: those columns are left out.
+                    self.recap_lines(teardown, false);
                 }
                 if self.show_stats {
                     let table = horde::report::stats::table(&self.stats.rows());
@@ -445,6 +418,32 @@ impl Console {
                 }
             }
         }
+    }
+
+    /// One recap line per host, sorted, then a blank line.
+    fn recap_lines(&self, stats: &indexmap::IndexMap<String, engine::HostStats>, all: bool) {
+        let mut hosts: Vec<_> = stats.iter().collect();
+        hosts.sort_by(|a, b| a.0.cmp(b.0));
+        for (h, s) in hosts {
+            let mut line = format!(
+                "{} : {} {} {} {} {}",
+                recap_host(self.output.paint, h, s),
+                self.column("ok", s.ok, Color::Ok),
+                self.column("changed", s.changed, Color::Changed),
+                self.column("unreachable", s.unreachable, Color::Unreachable),
+                self.column("failed", s.failed, Color::Error),
+                self.column("skipped", s.skipped, Color::Skip),
+            );
+            if all {
+                line.push_str(&format!(
+                    " {} {}",
+                    self.column("rescued", s.rescued, Color::Ok),
+                    self.column("ignored", s.ignored, Color::Warn)
+                ));
+            }
+            self.out(&line);
+        }
+        self.out("");
     }
 
     fn verbose_result(&self, r: &HostResult) -> bool {

@@ -2,7 +2,7 @@
 //! and `teardown:` (on every path out: success, failure, unreachable hosts, Ctrl-C,
 //! SIGTERM, `--timeout`; each task tried; its own timeout; tallied apart).
 
-use super::event::{Event, HostResult, HostStats, Status, TaskKind};
+use super::event::{HostStats, Status, TaskKind};
 use super::host::{HostState, Iters, TaskOutcome};
 use super::{PlayCtx, RunCtx};
 use crate::playbook::{Action, Common, Play, Task};
@@ -229,32 +229,7 @@ impl RunCtx {
             Action::Module { name, .. } => name.clone(),
             _ => String::new(),
         };
-        if !outcome.sampled {
-            let _ = self.events.send(Event::Sample(super::event::Sample {
-                task_id,
-                host: hs.name.clone(),
-                iteration: None,
-                start: outcome.start,
-                duration: outcome.duration,
-                rc: outcome.result.get("rc").and_then(Value::as_i64),
-                status: outcome.status,
-                result: None,
-            }));
-        }
-        let _ = self.events.send(Event::Host(HostResult {
-            host: hs.name.clone(),
-            task_id,
-            delegated_to: outcome.delegated_to,
-            status: outcome.status,
-            result: outcome.result,
-            item: None,
-            ignored: outcome.ignored,
-            action,
-            no_log: outcome.no_log,
-            rescued: false,
-            start: outcome.start,
-            duration: outcome.duration,
-        }));
+        self.report(&hs.name, task_id, action, outcome, false);
     }
 }
 

@@ -1169,10 +1169,24 @@ impl RunCtx {
         if (hs.failed || hs.unreachable) && matches!(kind, TaskKind::Task | TaskKind::Handler) {
             pctx.host_down(&hs.name);
         }
+        self.report(&hs.name, task_id, action, outcome, rescued);
+        end
+    }
+
+    /// Sends a task's result on a host: its sample (unless its iterations sent theirs)
+    /// and the result itself.
+    pub(super) fn report(
+        &self,
+        host: &str,
+        task_id: u32,
+        action: String,
+        outcome: TaskOutcome,
+        rescued: bool,
+    ) {
         if !outcome.sampled {
             let _ = self.events.send(Event::Sample(Sample {
                 task_id,
-                host: hs.name.clone(),
+                host: host.to_string(),
                 iteration: None,
                 start: outcome.start,
                 duration: outcome.duration,
@@ -1182,7 +1196,7 @@ impl RunCtx {
             }));
         }
         let _ = self.events.send(Event::Host(HostResult {
-            host: hs.name.clone(),
+            host: host.to_string(),
             task_id,
             start: outcome.start,
             duration: outcome.duration,
@@ -1195,7 +1209,6 @@ impl RunCtx {
             no_log: outcome.no_log,
             rescued,
         }));
-        end
     }
 
     /// Runs the notified handlers of the group's hosts, in the order they are defined.
