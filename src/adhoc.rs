@@ -149,20 +149,15 @@ impl HostResult {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64())
             .unwrap_or(0.0);
-        Some(engine::HostResult {
-            host: self.host.clone(),
-            task_id: TASK_ID,
-            delegated_to: None,
+        Some(engine::HostResult::new(
+            &self.host,
+            TASK_ID,
             status,
             result,
-            item: None,
-            ignored: false,
-            action: module.name().into(),
-            no_log: false,
-            rescued: false,
+            module.name(),
             start,
             duration,
-        })
+        ))
     }
 }
 

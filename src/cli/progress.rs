@@ -261,20 +261,7 @@ mod tests {
     use horde::vars::Vars;
 
     fn result(host: &str, task_id: u32, status: Status) -> HostResult {
-        HostResult {
-            host: host.into(),
-            task_id,
-            delegated_to: None,
-            status,
-            result: Vars::new(),
-            item: None,
-            ignored: false,
-            action: "command".into(),
-            no_log: false,
-            rescued: false,
-            start: 0.0,
-            duration: 0.0,
-        }
+        HostResult::new(host, task_id, status, Vars::new(), "command", 0.0, 0.0)
     }
 
     fn hosts(n: usize) -> Vec<String> {

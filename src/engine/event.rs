@@ -68,6 +68,34 @@ pub struct HostResult {
     pub duration: f64,
 }
 
+impl HostResult {
+    /// A plain result: not delegated, no loop item, not ignored, hidden or rescued.
+    pub fn new(
+        host: impl Into<String>,
+        task_id: u32,
+        status: Status,
+        result: Vars,
+        action: impl Into<String>,
+        start: f64,
+        duration: f64,
+    ) -> HostResult {
+        HostResult {
+            host: host.into(),
+            task_id,
+            delegated_to: None,
+            status,
+            result,
+            item: None,
+            ignored: false,
+            action: action.into(),
+            no_log: false,
+            rescued: false,
+            start,
+            duration,
+        }
+    }
+}
+
 /// One timed run of a task on a host: the unit of the statistics. A task with
 /// `iterations: N` gives N samples per host; any other task gives one.
 #[derive(Debug, Clone, Serialize, Deserialize)]

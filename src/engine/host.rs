@@ -3,7 +3,7 @@
 
 use super::actions;
 use super::cursor::Cursor;
-use super::event::{Event, HostResult, Sample, Status};
+use super::event::{Event, HostResult, Status};
 use super::{PlayCtx, RunCtx};
 use crate::modules::{self, Args, Ctx, to_bool};
 use crate::playbook::{Action, Common, Loop, LoopKind, Task};
@@ -217,7 +217,7 @@ impl RunCtx {
                         break;
                     }
                     let t = (now_epoch(), std::time::Instant::now());
-                    let o = self
+                    let mut o = self
                         .run_body(
                             play,
                             hs,
@@ -229,31 +229,25 @@ impl RunCtx {
                             task_id,
                         )
                         .await;
-                    let _ = self.events.send(Event::Sample(Sample {
-                        task_id,
-                        host: hs.name.clone(),
-                        iteration: Some(i),
-                        start: t.0,
-                        duration: t.1.elapsed().as_secs_f64(),
-                        rc: o.result.get("rc").and_then(Value::as_i64),
-                        status: o.status,
-                        result: Some(o.result.clone()),
-                    }));
+                    o.start = t.0;
+                    o.duration = t.1.elapsed().as_secs_f64();
+                    self.sample(task_id, &hs.name, Some(i), &o);
                     let stop = o.status == Status::Unreachable;
                     outcomes.push(o);
                     if stop {
                         break;
                     }
                 }
-                let mut o = iterated(outcomes);
-                if let Iters::One(i) = iters {
-                    // A shuffle job: one run, labelled with its iteration.
-                    for k in ["iterations", "failures", "iteration_results"] {
-                        o.result.shift_remove(k);
+                match iters {
+                    // A shuffle job: its one run, labelled with its iteration.
+                    Iters::One(i) if outcomes.len() == 1 => {
+                        let mut o = outcomes.remove(0);
+                        o.result.insert("iteration".into(), json!(i));
+                        o.sampled = true;
+                        o
                     }
-                    o.result.insert("iteration".into(), json!(i));
+                    _ => iterated(outcomes),
                 }
-                o
             }
         };
         outcome.start = started.0;
@@ -513,18 +507,18 @@ impl RunCtx {
                 None => value_text(&item),
             };
             let _ = self.events.send(Event::Item(HostResult {
-                host: hs.name.clone(),
-                task_id,
-                start: item_start.0,
-                duration: item_start.1.elapsed().as_secs_f64(),
                 delegated_to: delegated_to.map(str::to_string),
-                status,
-                result: r.clone(),
                 item: Some(label),
-                ignored: false,
-                action: name.to_string(),
                 no_log,
-                rescued: false,
+                ..HostResult::new(
+                    &hs.name,
+                    task_id,
+                    status,
+                    r.clone(),
+                    name,
+                    item_start.0,
+                    item_start.1.elapsed().as_secs_f64(),
+                )
             }));
             results.push(Value::Object(r));
             if let Some(p) = &spec.pause

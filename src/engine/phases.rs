@@ -47,32 +47,8 @@ impl RunCtx {
             *super::lock(&pctx.setup) = Some(Value::Object(set));
         };
         publish(&hs);
-        while let Some(next) = hs.cursor.next() {
-            if pctx.cancel.is_cancelled() {
-                break;
-            }
-            match &next.task().action {
-                Action::Module { name, .. } if name == "meta" => hs.cursor.advance(),
-                Action::Include { .. } => {
-                    let included = self.include(pctx, &mut hs, &next);
-                    self.report_included(
-                        included
-                            .into_iter()
-                            .map(|e| (e, vec![hs.name.clone()]))
-                            .collect(),
-                    );
-                }
-                _ => {
-                    let full = next.task().common.inherit(&next.scope);
-                    self.task_start(pctx, &hs, next.task(), &full, TaskKind::Setup);
-                    self.step(pctx, &mut hs, &next, TaskKind::Setup).await;
-                    publish(&hs);
-                }
-            }
-            if hs.failed || hs.unreachable {
-                break;
-            }
-        }
+        self.walk(pctx, &mut hs, TaskKind::Setup, None, publish)
+            .await;
         if hs.unreachable {
             pctx.host_down(first);
             hosts.insert(hs.name.clone(), hs);
@@ -90,6 +66,53 @@ impl RunCtx {
             ));
         }
         ok
+    }
+
+    /// Walks one host's cursor to its end, one task after the other (setup, an event's
+    /// run): meta tasks passed over, includes loaded; it stops when the host fails or
+    /// becomes unreachable, or the play stops. Tasks are announced by their templated
+    /// name, or as `PREFIX: NAME`; `after` sees the host after each task.
+    pub(super) async fn walk(
+        &self,
+        pctx: &PlayCtx,
+        hs: &mut HostState,
+        kind: TaskKind,
+        prefix: Option<&str>,
+        mut after: impl FnMut(&HostState),
+    ) {
+        while let Some(next) = hs.cursor.next() {
+            if pctx.cancel.is_cancelled() || hs.failed || hs.unreachable {
+                break;
+            }
+            match &next.task().action {
+                Action::Module { name, .. } if name == "meta" => hs.cursor.advance(),
+                Action::Include { .. } => {
+                    let included = self.include(pctx, hs, &next);
+                    let host = hs.name.clone();
+                    self.report_included(
+                        included
+                            .into_iter()
+                            .map(|e| (e, vec![host.clone()]))
+                            .collect(),
+                    );
+                }
+                _ => {
+                    let task = next.task();
+                    match prefix {
+                        Some(p) => {
+                            let title = format!("{p}: {}", task.display_name());
+                            self.task_start_named(pctx, task, title, kind);
+                        }
+                        None => {
+                            let full = task.common.inherit(&next.scope);
+                            self.task_start(pctx, hs, task, &full, kind);
+                        }
+                    }
+                    self.step(pctx, hs, &next, kind).await;
+                    after(hs);
+                }
+            }
+        }
     }
 
     /// Runs the play's teardown (and its `at_teardown` events) on every host that can be

@@ -855,20 +855,15 @@ impl RunCtx {
         if reported.is_empty() {
             // Nothing included: the include itself is skipped.
             self.stats_mut(&hs.name, |s| s.skipped += 1);
-            let _ = self.events.send(Event::Host(HostResult {
-                host: hs.name.clone(),
-                task_id: self.task_id(pctx, task, TaskKind::Task),
-                start: now_epoch(),
-                duration: 0.0,
-                delegated_to: None,
-                status: Status::Skipped,
-                result: crate::modules::ok(false),
-                item: None,
-                ignored: false,
-                action: "include_tasks".into(),
-                no_log: false,
-                rescued: false,
-            }));
+            let _ = self.events.send(Event::Host(HostResult::new(
+                &hs.name,
+                self.task_id(pctx, task, TaskKind::Task),
+                Status::Skipped,
+                crate::modules::ok(false),
+                "include_tasks",
+                now_epoch(),
+                0.0,
+            )));
         }
         hs.cursor.include(frames);
         reported
@@ -876,20 +871,15 @@ impl RunCtx {
 
     fn include_failed(&self, pctx: &PlayCtx, hs: &mut HostState, task: &Task, msg: String) {
         self.stats_mut(&hs.name, |s| s.failed += 1);
-        let _ = self.events.send(Event::Host(HostResult {
-            host: hs.name.clone(),
-            task_id: self.task_id(pctx, task, TaskKind::Task),
-            start: now_epoch(),
-            duration: 0.0,
-            delegated_to: None,
-            status: Status::Failed,
-            result: crate::modules::failed(msg),
-            item: None,
-            ignored: false,
-            action: "include_tasks".into(),
-            no_log: false,
-            rescued: false,
-        }));
+        let _ = self.events.send(Event::Host(HostResult::new(
+            &hs.name,
+            self.task_id(pctx, task, TaskKind::Task),
+            Status::Failed,
+            crate::modules::failed(msg),
+            "include_tasks",
+            now_epoch(),
+            0.0,
+        )));
         if hs.cursor.fail() == Failure::Fatal {
             hs.failed = true;
         }
@@ -1173,6 +1163,26 @@ impl RunCtx {
         end
     }
 
+    /// Sends one timed run of a task on a host (an iteration keeps its own result).
+    pub(super) fn sample(
+        &self,
+        task_id: u32,
+        host: &str,
+        iteration: Option<u32>,
+        outcome: &TaskOutcome,
+    ) {
+        let _ = self.events.send(Event::Sample(Sample {
+            task_id,
+            host: host.to_string(),
+            iteration,
+            start: outcome.start,
+            duration: outcome.duration,
+            rc: outcome.result.get("rc").and_then(Value::as_i64),
+            status: outcome.status,
+            result: iteration.map(|_| outcome.result.clone()),
+        }));
+    }
+
     /// Sends a task's result on a host: its sample (unless its iterations sent theirs)
     /// and the result itself.
     pub(super) fn report(
@@ -1184,16 +1194,7 @@ impl RunCtx {
         rescued: bool,
     ) {
         if !outcome.sampled {
-            let _ = self.events.send(Event::Sample(Sample {
-                task_id,
-                host: host.to_string(),
-                iteration: None,
-                start: outcome.start,
-                duration: outcome.duration,
-                rc: outcome.result.get("rc").and_then(Value::as_i64),
-                status: outcome.status,
-                result: None,
-            }));
+            self.sample(task_id, host, None, &outcome);
         }
         let _ = self.events.send(Event::Host(HostResult {
             host: host.to_string(),

@@ -10,7 +10,7 @@ use super::RunCtx;
 use super::cursor::Cursor;
 use super::event::{Event, TaskKind};
 use super::host::HostState;
-use crate::playbook::{Action, Common, EventEntry, Events, Play, duration_of};
+use crate::playbook::{Common, EventEntry, Events, Play, duration_of};
 use crate::vars::{Vars, combine};
 use futures_util::future::join_all;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -144,27 +144,8 @@ impl RunCtx {
                     unreachable: false,
                 };
                 async move {
-                    while let Some(next) = hs.cursor.next() {
-                        if pctx.cancel.is_cancelled() || hs.failed || hs.unreachable {
-                            break;
-                        }
-                        match &next.task().action {
-                            Action::Module { name, .. } if name == "meta" => hs.cursor.advance(),
-                            Action::Include { .. } => {
-                                let inc = self.include(pctx, &mut hs, &next);
-                                let name = hs.name.clone();
-                                self.report_included(
-                                    inc.into_iter().map(|e| (e, vec![name.clone()])).collect(),
-                                );
-                            }
-                            _ => {
-                                let title =
-                                    format!("{}: {}", entry.name, next.task().display_name());
-                                self.task_start_named(pctx, next.task(), title, TaskKind::Event);
-                                self.step(pctx, &mut hs, &next, TaskKind::Event).await;
-                            }
-                        }
-                    }
+                    self.walk(pctx, &mut hs, TaskKind::Event, Some(&entry.name), |_| {})
+                        .await;
                 }
             });
         join_all(runs).await;

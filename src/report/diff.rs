@@ -222,20 +222,15 @@ mod tests {
             origin: String::new(),
         });
         for (host, status) in outcomes {
-            r.add(&Event::Host(HostResult {
-                host: host.to_string(),
-                task_id: 1,
-                delegated_to: None,
-                status: *status,
-                result: Default::default(),
-                item: None,
-                ignored: false,
-                action: "command".into(),
-                no_log: false,
-                rescued: false,
-                start: 1.0,
-                duration: 0.1,
-            }));
+            r.add(&Event::Host(HostResult::new(
+                *host,
+                1,
+                *status,
+                Default::default(),
+                "command",
+                1.0,
+                0.1,
+            )));
         }
         if extra_task {
             r.add(&Event::TaskStart {

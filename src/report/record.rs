@@ -336,20 +336,9 @@ mod tests {
     use crate::vars::Vars;
 
     fn result(host: &str, task_id: u32, status: Status, result: Vars) -> Event {
-        Event::Host(HostResult {
-            host: host.into(),
-            task_id,
-            delegated_to: None,
-            status,
-            result,
-            item: None,
-            ignored: false,
-            action: "command".into(),
-            no_log: false,
-            rescued: false,
-            start: 100.0,
-            duration: 0.5,
-        })
+        Event::Host(HostResult::new(
+            host, task_id, status, result, "command", 100.0, 0.5,
+        ))
     }
 
     fn task(id: u32, name: &str) -> Event {

@@ -539,18 +539,8 @@ mod tests {
         result.insert("stdout".into(), json!("secret out"));
         result.insert("rc".into(), json!(0));
         Event::Host(HostResult {
-            host: host.into(),
-            task_id,
-            delegated_to: None,
-            status,
-            result,
-            item: None,
-            ignored: false,
-            action: "command".into(),
             no_log,
-            rescued: false,
-            start: 1.0,
-            duration: 2.0,
+            ..HostResult::new(host, task_id, status, result, "command", 1.0, 2.0)
         })
     }
 
