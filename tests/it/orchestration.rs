@@ -610,7 +610,12 @@ fn a_shuffled_run_is_replayed_by_its_seed() {
 fn the_examples_run_against_the_fleet_too() {
     let fleet = Fleet::start(3);
     for (example, extra) in [
-        ("examples/fleet-test.yaml", vec!["--iterations", "10"]),
+        // The fleet's hosts share one home directory, where this example keeps a file per
+        // host: one host at a time, or one host's teardown removes it under another's.
+        (
+            "examples/fleet-test.yaml",
+            vec!["--iterations", "10", "-f", "1"],
+        ),
         ("examples/matrix.yaml", vec![]),
         ("examples/events.yaml", vec!["--duration", "2s"]),
     ] {
