@@ -4,7 +4,8 @@ side by side in one run, plus horde on the embedded lab. Prints wall times, CPU 
 
     bench/run.sh [HOSTS] [RUNS]      (the wrapper builds horde and the peers' venv)
 
-Figures per tool: wall seconds (median of RUNS), the tool's own CPU seconds, and the CPU
+Figures per tool: wall seconds (median of RUNS rounds, each running every tool once, after a
+warm-up round), the tool's own CPU seconds, and the CPU
 the whole machine spent meanwhile minus the tool's (the sshd side, on this one machine).
 """
 import json
@@ -47,10 +48,20 @@ def timed(cmd, env=None):
     return wall, own, busy, proc.returncode
 
 
-def median_of(cmd, env=None):
-    runs = [timed(cmd, env) for _ in range(RUNS)]
-    runs.sort(key=lambda r: r[0])
-    return runs[len(runs) // 2]
+def medians(cmds):
+    """Runs every tool once per round, RUNS rounds after one warm-up round (not counted),
+    so that a drift of the machine falls on all tools alike; the median run of each."""
+    runs = {name: [] for name in cmds}
+    for round in range(RUNS + 1):
+        for name, (cmd, env) in cmds.items():
+            r = timed(cmd, env)
+            if round > 0:
+                runs[name].append(r)
+    out = {}
+    for name, rs in runs.items():
+        rs.sort(key=lambda r: r[0])
+        out[name] = rs[len(rs) // 2]
+    return out
 
 
 PSSH_SCRIPT = """
@@ -85,14 +96,14 @@ def main():
                            ANSIBLE_PIPELINING="True", ANSIBLE_HOST_KEY_CHECKING="True",
                            ANSIBLE_SSH_ARGS=f"-o UserKnownHostsFile={known} -o ControlMaster=auto -o ControlPersist=60s",
                            ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
-        results = {}
-        results["horde"] = median_of([HORDE, "run", "-i", inv, "all", "-a", "true", "-f", str(HOSTS),
-                                      "--known-hosts", known, "--host-key-checking", "strict"])
-        results["parallel-ssh 2.16"] = median_of([os.path.join(VENV, "python"), pssh_script, hosts_json, user, key])
-        results["ansible 2.19 (pipelining)"] = median_of(
-            [os.path.join(VENV, "ansible"), "-i", inv, "all", "-m", "command", "-a", "true", "-f", str(HOSTS)],
-            ansible_env)
-        print(f"\nad-hoc `true` on {HOSTS} real sshd hosts (median of {RUNS}):")
+        results = medians({
+            "horde": ([HORDE, "run", "-i", inv, "all", "-a", "true", "-f", str(HOSTS),
+                       "--known-hosts", known, "--host-key-checking", "strict"], None),
+            "parallel-ssh 2.16": ([os.path.join(VENV, "python"), pssh_script, hosts_json, user, key], None),
+            "ansible 2.19 (pipelining)": ([os.path.join(VENV, "ansible"), "-i", inv, "all", "-m", "command",
+                                           "-a", "true", "-f", str(HOSTS)], ansible_env),
+        })
+        print(f"\nad-hoc `true` on {HOSTS} real sshd hosts (median of {RUNS} rounds after a warm-up round):")
         print(f"{'tool':<28} {'wall s':>8} {'own CPU s':>10} {'rest of machine CPU s':>22} {'horde faster':>13}")
         hw = results["horde"][0]
         for name, (wall, own, busy, rc) in results.items():

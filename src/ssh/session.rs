@@ -278,23 +278,13 @@ impl std::fmt::Debug for Session {
 
 fn client_config(target: &Target, known_algs: &[Algorithm]) -> Arc<client::Config> {
     let mut preferred = russh::Preferred::default();
-    // Cheap and universal first: curve25519 costs sshd about a third of what the
-    // post-quantum default of OpenSSH 9 costs, and is what a fleet run can afford.
-    let mut kex: Vec<russh::kex::Name> =
-        vec![russh::kex::CURVE25519, russh::kex::CURVE25519_PRE_RFC_8731];
-    if let Some(names) = &target.kex {
-        kex = preferred
-            .kex
-            .iter()
-            .filter(|k| names.iter().any(|n| n == k.as_ref()))
-            .cloned()
-            .collect();
-    }
-    for k in preferred.kex.iter() {
-        if !kex.contains(k) {
-            kex.push(*k);
-        }
-    }
+    // The key exchange list of the target (ssh_config `KexAlgorithms` or horde's
+    // default), then the extension markers russh needs (ext-info, strict kex).
+    let mut kex = target.kex.clone();
+    kex.extend([
+        russh::kex::EXTENSION_SUPPORT_AS_CLIENT,
+        russh::kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
+    ]);
     preferred.kex = kex.into();
     // Ask first for the key types known_hosts has for this host, so a host recorded with
     // only an RSA key is verified rather than reported unknown.

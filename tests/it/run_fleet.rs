@@ -909,3 +909,83 @@ fn default_identities_in_home_are_used() {
         .expect_code(0);
     assert_ok_output(&run, "default key");
 }
+
+/// Rewrites one host's sshd_config with `edit` and restarts that host.
+fn reconfigure(fleet: &Fleet, name: &str, edit: impl Fn(String) -> String) {
+    let path = fleet.dir.join("hosts").join(name).join("sshd_config");
+    let config = std::fs::read_to_string(&path).expect("sshd_config");
+    std::fs::write(&path, edit(config)).expect("write sshd_config");
+    fleet.kill(name);
+    fleet.restart(name);
+}
+
+#[test]
+fn the_key_exchange_prefers_p256_and_follows_kex_algorithms() {
+    let fleet = Fleet::start(2);
+    let home = tmp();
+    // sshd logs the key exchange it agreed on at DEBUG ("kex: algorithm: NAME").
+    reconfigure(&fleet, "host001", |c| {
+        c.replace("LogLevel ERROR", "LogLevel DEBUG")
+    });
+    reconfigure(&fleet, "host002", |c| {
+        c.replace("LogLevel ERROR", "LogLevel DEBUG") + "KexAlgorithms curve25519-sha256\n"
+    });
+    let kex = |name: &str| {
+        let log = std::fs::read_to_string(fleet.log(name)).unwrap_or_default();
+        log.lines()
+            .filter_map(|l| l.split("kex: algorithm: ").nth(1))
+            .map(|a| a.split(' ').next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    run_on(&fleet, home.path(), "all", &["-a", "true"])
+        .run()
+        .expect_code(0);
+    // P-256 first (OpenSSL's, cheap for sshd); a host without it gets curve25519.
+    assert_eq!(kex("host001"), ["ecdh-sha2-nistp256"]);
+    assert_eq!(kex("host002"), ["curve25519-sha256"]);
+
+    // ssh_config's KexAlgorithms is honoured, with OpenSSH's `^` (put first) rule.
+    let config = home.path().join("ssh_config");
+    std::fs::write(&config, "Host *\n  KexAlgorithms ^curve25519-sha256\n").unwrap();
+    run_on(&fleet, home.path(), "host001", &["-a", "true"])
+        .args(["-F".as_ref(), config.as_os_str()])
+        .run()
+        .expect_code(0);
+    assert_eq!(kex("host001"), ["ecdh-sha2-nistp256", "curve25519-sha256"]);
+
+    // A list the host shares nothing with: unreachable, saying what each side offered.
+    let run = run_on(&fleet, home.path(), "host002", &["-a", "true"])
+        .args([
+            "-e",
+            "ansible_ssh_common_args='-o KexAlgorithms=ecdh-sha2-nistp256'",
+        ])
+        .run()
+        .expect_code(4);
+    assert!(
+        run.stdout.contains("host002 | UNREACHABLE!"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("No common Kex algorithm")
+            && run.stdout.contains("theirs: [\\\"curve25519-sha256\\\""),
+        "{}",
+        run.stdout
+    );
+    // An algorithm horde does not know is refused before connecting, naming the setting.
+    let run = run_on(&fleet, home.path(), "host001", &["-a", "true"])
+        .args([
+            "-e",
+            "ansible_ssh_common_args='-o KexAlgorithms=sntrup761x25519-sha512@openssh.com'",
+        ])
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stdout.contains(
+            "KexAlgorithms: unknown algorithm \\\"sntrup761x25519-sha512@openssh.com\\\""
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(kex("host001").len(), 2, "no connection was made");
+}
