@@ -50,7 +50,8 @@ def timed(cmd, env=None):
 
 def medians(cmds):
     """Runs every tool once per round, RUNS rounds after one warm-up round (not counted),
-    so that a drift of the machine falls on all tools alike; the median run of each."""
+    so that a drift of the machine falls on all tools alike. The median run of each tool,
+    and every round's walls (for ratios within a round)."""
     runs = {name: [] for name in cmds}
     for round in range(RUNS + 1):
         for name, (cmd, env) in cmds.items():
@@ -59,9 +60,8 @@ def medians(cmds):
                 runs[name].append(r)
     out = {}
     for name, rs in runs.items():
-        rs.sort(key=lambda r: r[0])
-        out[name] = rs[len(rs) // 2]
-    return out
+        out[name] = sorted(rs, key=lambda r: r[0])[len(rs) // 2]
+    return out, runs
 
 
 PSSH_SCRIPT = """
@@ -96,7 +96,7 @@ def main():
                            ANSIBLE_PIPELINING="True", ANSIBLE_HOST_KEY_CHECKING="True",
                            ANSIBLE_SSH_ARGS=f"-o UserKnownHostsFile={known} -o ControlMaster=auto -o ControlPersist=60s",
                            ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3")
-        results = medians({
+        results, rounds = medians({
             "horde": ([HORDE, "run", "-i", inv, "all", "-a", "true", "-f", str(HOSTS),
                        "--known-hosts", known, "--host-key-checking", "strict"], None),
             "parallel-ssh 2.16": ([os.path.join(VENV, "python"), pssh_script, hosts_json, user, key], None),
@@ -109,6 +109,11 @@ def main():
         for name, (wall, own, busy, rc) in results.items():
             ratio = f"{wall / hw:.1f}x" if name != "horde" else "-"
             print(f"{name:<28} {wall:>8.2f} {own:>10.2f} {max(busy - own, 0):>22.2f} {ratio:>13}{'' if rc == 0 else '  (exit %d)' % rc}")
+        for name in results:
+            if name != "horde":
+                per_round = sorted(p[0] / h[0] for p, h in zip(rounds[name], rounds["horde"]))
+                print(f"{name}: ratio within each round, median {statistics.median(per_round):.1f}x, "
+                      f"range {per_round[0]:.1f}x-{per_round[-1]:.1f}x")
         h = results["horde"]
         print(f"horde's own CPU is {h[1] / max(h[2] - h[1], 1e-9):.2f} of the sshd side's "
               f"({h[1]:.2f} s against {max(h[2] - h[1], 0):.2f} s)")

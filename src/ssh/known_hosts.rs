@@ -236,7 +236,7 @@ fn hashed_match(rest: &str, name: &str) -> bool {
 }
 
 /// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching.
-fn wildcard(pattern: &str, name: &str) -> bool {
+pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
     fn go(p: &[u8], n: &[u8]) -> bool {
         match p.first() {
             None => n.is_empty(),

@@ -384,7 +384,11 @@ pub fn kex_algorithms(spec: Option<&str>) -> Result<Vec<russh::kex::Name>, Strin
     let mut out: Vec<russh::kex::Name> = match mode {
         Some('-') => DEFAULT_KEX
             .iter()
-            .filter(|k| !names.iter().any(|p| glob_match(p, k.as_ref())))
+            .filter(|k| {
+                !names
+                    .iter()
+                    .any(|p| super::known_hosts::wildcard(p, k.as_ref()))
+            })
             .copied()
             .collect(),
         Some('+') => {
@@ -417,19 +421,6 @@ pub fn kex_algorithms(spec: Option<&str>) -> Result<Vec<russh::kex::Name>, Strin
         return Err(format!("{spec:?} leaves no algorithm to offer"));
     }
     Ok(out)
-}
-
-/// OpenSSH's pattern match: `*` is any run of characters, `?` any one.
-fn glob_match(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some((b'*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some((b'?', rest)) => !n.is_empty() && go(rest, &n[1..]),
-            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
-        }
-    }
-    go(pattern.as_bytes(), name.as_bytes())
 }
 
 /// The target for a jump host, from the ssh_config and the defaults.
