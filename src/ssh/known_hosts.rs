@@ -235,17 +235,39 @@ fn hashed_match(rest: &str, name: &str) -> bool {
         .is_ok()
 }
 
-/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching.
+/// Glob match with `*` and `?`, case-insensitive as OpenSSH's host matching. Linear: on a
+/// mismatch only the last `*` is retried one byte further, since an earlier `*` can absorb
+/// nothing that the last one cannot.
 pub(crate) fn wildcard(pattern: &str, name: &str) -> bool {
-    fn go(p: &[u8], n: &[u8]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some(b'*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
-            Some(b'?') => !n.is_empty() && go(&p[1..], &n[1..]),
-            Some(c) => n.first().is_some_and(|d| c.eq_ignore_ascii_case(d)) && go(&p[1..], &n[1..]),
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    // The position just after the last `*` seen, and where in `name` its match ends.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                pi += 1;
+                star = Some((pi, ni));
+            }
+            Some(b'?') => {
+                pi += 1;
+                ni += 1;
+            }
+            Some(c) if c.eq_ignore_ascii_case(&n[ni]) => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((after, end)) => {
+                    pi = after;
+                    ni = end + 1;
+                    star = Some((after, end + 1));
+                }
+                None => return false,
+            },
         }
     }
-    go(pattern.as_bytes(), name.as_bytes())
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -330,5 +352,34 @@ mod tests {
             kh.check("127.0.0.6", 22, &key(ED2)),
             Verdict::Known
         ));
+    }
+
+    #[test]
+    fn wildcard_globs() {
+        for (pattern, name, expected) in [
+            ("*", "", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a*", "a", true),
+            ("*.Example.com", "host.example.COM", true),
+            ("h?st", "host", true),
+            ("h?st", "hst", false),
+            ("*a*b", "xaxxb", true),
+            ("*a*b", "xaxxbx", false),
+            ("a*b*c", "abbbc", true),
+            ("a*b*c", "acb", false),
+            ("**", "x", true),
+        ] {
+            assert_eq!(wildcard(pattern, name), expected, "{pattern} vs {name}");
+        }
+    }
+
+    #[test]
+    fn wildcard_is_linear_on_many_stars() {
+        let pattern = format!("{}b", "*a".repeat(16));
+        let start = std::time::Instant::now();
+        assert!(!wildcard(&pattern, &"a".repeat(40)));
+        assert!(wildcard(&pattern, &format!("{}b", "a".repeat(40))));
+        assert!(start.elapsed() < std::time::Duration::from_millis(100));
     }
 }
