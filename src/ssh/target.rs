@@ -162,10 +162,13 @@ fn parse_ssh_args(s: &str) -> Result<SshArgs, String> {
     let mut out = SshArgs::default();
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
-        let (flag, attached) = if w.len() > 2 && w.starts_with('-') && !w.starts_with("--") {
-            (w[..2].to_string(), Some(w[2..].to_string()))
-        } else {
-            (w.clone(), None)
+        // `-pVALUE`: a flag with its value attached (a non-ASCII second character is no flag
+        // of ours, and cannot be split at byte 2).
+        let (flag, attached) = match w.split_at_checked(2) {
+            Some((flag, rest)) if !rest.is_empty() && flag.starts_with('-') && flag != "--" => {
+                (flag.to_string(), Some(rest.to_string()))
+            }
+            _ => (w.clone(), None),
         };
         let mut value = |name: &str| {
             attached
@@ -582,5 +585,25 @@ mod tests {
             e.to_string().contains("KexAlgorithms: unknown algorithm"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn non_ascii_args_do_not_split_inside_a_character() {
+        let t = resolve(
+            "h",
+            &vars(json!({"ansible_ssh_common_args": "-é -éx -Jgw-é -lü"})),
+            &TargetDefaults::default(),
+        )
+        .unwrap();
+        assert_eq!(t.jumps[0].host, "gw-é");
+        assert_eq!(t.user, "ü");
+        let e = resolve(
+            "h",
+            &vars(json!({"ansible_ssh_common_args": "-é -p"})),
+            &TargetDefaults::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("host h"), "{e}");
+        assert!(e.to_string().contains("-p needs a value"), "{e}");
     }
 }
