@@ -85,9 +85,19 @@ pub fn expand_host_pattern(text: &str) -> Result<(Vec<String>, Option<u16>), Str
 
 const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
+/// Most names one host definition may expand to, all its ranges together.
+const MAX_HOSTS: usize = 1_000_000;
+
 /// Expands the first `[begin:end(:step)]` range of a host name, then any further ones:
 /// `web[01:03]` is web01, web02, web03; `db-[a:c]` is db-a, db-b, db-c.
 pub fn expand(line: &str) -> Result<Vec<String>, String> {
+    expand_at_most(line, MAX_HOSTS)
+}
+
+/// [`expand`], refusing to make more than `max` names. Every name of the first range
+/// expands the same further ranges, so each may make `max / count` names.
+fn expand_at_most(line: &str, max: usize) -> Result<Vec<String>, String> {
+    let too_many = || format!("the host ranges expand to more than {MAX_HOSTS} names");
     let open = line.find('[').ok_or("no range")?;
     let close = line[open..]
         .find(']')
@@ -144,8 +154,13 @@ pub fn expand(line: &str) -> Result<Vec<String>, String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("end {end:?} is not a number or letter"))?;
-            if e.saturating_sub(b) / step > 1_000_000 {
-                return Err("range has more than a million hosts".into());
+            let count = if e < b {
+                0
+            } else {
+                (e.abs_diff(b) / step.unsigned_abs()).saturating_add(1)
+            };
+            if count > max as u64 {
+                return Err(too_many());
             }
             (b..=e)
                 .step_by(step as usize)
@@ -153,11 +168,15 @@ pub fn expand(line: &str) -> Result<Vec<String>, String> {
                 .collect()
         }
     };
+    if items.len() > max {
+        return Err(too_many());
+    }
+    let max_each = max / items.len().max(1);
     let mut hosts = Vec::new();
     for item in items {
         let name = format!("{head}{item}{tail}");
         if name.contains('[') {
-            hosts.extend(expand(&name)?)
+            hosts.extend(expand_at_most(&name, max_each)?)
         } else {
             hosts.push(name)
         }
@@ -195,6 +214,17 @@ mod tests {
         assert!(expand("web[001:20]").is_err());
         assert!(expand("web[c:a]").is_err());
         assert!(expand("[web").is_err());
+    }
+
+    #[test]
+    fn the_host_cap_covers_nested_ranges() {
+        assert_eq!(expand("n[1:1000][1:10]").unwrap().len(), 10_000);
+        assert!(expand("n[1:1000][1:1001]").is_err());
+        let e = expand("web[0:999999][0:999999]").unwrap_err();
+        assert!(e.contains("more than 1000000 names"), "{e}");
+        assert!(expand("n[1:1000][1:1000][a:b]").is_err());
+        assert!(expand("n[-9223372036854775808:9223372036854775807]").is_err());
+        assert_eq!(expand("n[5:1]").unwrap(), Vec::<String>::new());
     }
 
     #[test]
