@@ -61,8 +61,15 @@ pub enum ErrorKind {
     Syntax(String),
     #[error("invalid host range {text:?}: {reason}")]
     Range { text: String, reason: String },
-    #[error("group children form a cycle: {0}")]
-    Cycle(String),
+    #[error(
+        "group {parent}: adding {child} as a child creates a recursive dependency loop ({loop_})"
+    )]
+    Cycle {
+        parent: String,
+        child: String,
+        /// The loop the new link would close, e.g. `a -> b -> a`.
+        loop_: String,
+    },
     #[error("inventory script {status}{}", stderr_suffix(.stderr))]
     ScriptFailed { status: String, stderr: String },
     #[error("inventory script printed invalid JSON: {message}{}", stderr_suffix(.stderr))]

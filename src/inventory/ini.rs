@@ -278,7 +278,31 @@ mod tests {
         let err = load("[web]\nh1 novalue\n").unwrap_err();
         assert!(err.to_string().starts_with("hosts.ini:2:4:"), "{err}");
         let err = load("[a:children]\nb\n[b:children]\na\n").unwrap_err();
-        assert!(err.to_string().contains("cycle"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "hosts.ini:4:1: group b: adding a as a child creates a recursive dependency loop (a -> b -> a)"
+        );
+    }
+
+    #[test]
+    fn all_is_no_child_but_ungrouped_may_be() {
+        // Ansible refuses the first when reconciling (every group is under `all`), and
+        // accepts the second.
+        let err = load("[web]\nw1\n[web:children]\nall\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "hosts.ini:4:1: group web: adding all as a child creates a recursive dependency loop (all contains every group)"
+        );
+        let err = load("[web:children]\nx\n[x:children]\n  all\n[x]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("hosts.ini:4:3: group x: adding all"),
+            "{err}"
+        );
+        let inv = load("h0\n[web]\nw1\n[web:children]\nungrouped\n").unwrap();
+        let web = inv.group_id("web").unwrap();
+        assert_eq!(inv.group(UNGROUPED).parents.len(), 2);
+        assert_eq!(inv.group_hosts(web).len(), 1);
     }
 
     proptest::proptest! {

@@ -232,7 +232,9 @@ impl Inventory {
             .map_or(VarLayer::Inventory, |(_, l)| *l)
     }
 
-    /// Makes `child` a child of `parent`; an edge that would close a cycle is an error.
+    /// Makes `child` a child of `parent`; an edge that would close a cycle is an error, and
+    /// so is `all` as a child: [`Inventory::reconcile`] puts every top group under `all`,
+    /// which would close the loop (Ansible refuses it there).
     pub fn add_child(
         &mut self,
         parent: GroupId,
@@ -242,12 +244,23 @@ impl Inventory {
         if self.groups[parent].children.contains(&child) {
             return Ok(());
         }
-        if let Some(path) = self.path_between(child, parent) {
+        let loop_ = if let Some(path) = self.path_between(child, parent) {
             let mut names: Vec<&str> = path.iter().map(|g| self.groups[*g].name.as_str()).collect();
             names.push(&self.groups[child].name);
+            Some(names.join(" -> "))
+        } else if child == ALL {
+            Some("all contains every group".to_string())
+        } else {
+            None
+        };
+        if let Some(loop_) = loop_ {
             return Err(InventoryError::new(
                 origin.clone(),
-                ErrorKind::Cycle(names.join(" -> ")),
+                ErrorKind::Cycle {
+                    parent: self.groups[parent].name.clone(),
+                    child: self.groups[child].name.clone(),
+                    loop_,
+                },
             ));
         }
         self.groups[parent].children.push(child);
@@ -284,6 +297,8 @@ impl Inventory {
 
     /// Ansible's `reconcile_inventory`: top groups become children of `all`, hosts in no
     /// group go to `ungrouped`, hosts in another group leave it; then depths are computed.
+    /// The links added cannot close a loop, since [`Inventory::add_child`] never makes `all`
+    /// a child.
     pub fn reconcile(&mut self) {
         for g in 0..self.groups.len() {
             if g != ALL && self.groups[g].parents.is_empty() {

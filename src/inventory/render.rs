@@ -153,7 +153,7 @@ pub fn host(inv: &Inventory, name: &str) -> Option<Value> {
 pub fn graph(inv: &Inventory, group: &str, with_vars: bool) -> Option<String> {
     let g = inv.group_id(group)?;
     let mut lines = Vec::new();
-    graph_group(inv, g, 0, with_vars, &mut lines);
+    graph_group(inv, g, &mut vec![], with_vars, &mut lines);
     Some(lines.join("\n"))
 }
 
@@ -176,18 +176,25 @@ fn graph_vars(vars: &Vars, depth: usize, lines: &mut Vec<String>) {
     }
 }
 
+/// Draws `g` below the groups in `path`; a group already on the path is not entered again
+/// (the model refuses loops, this keeps a bug from recursing forever).
 fn graph_group(
     inv: &Inventory,
     g: GroupId,
-    depth: usize,
+    path: &mut Vec<GroupId>,
     with_vars: bool,
     lines: &mut Vec<String>,
 ) {
     let group = inv.group(g);
+    let depth = path.len();
     lines.push(graph_name(&format!("@{}:", group.name), depth));
+    path.push(g);
     for &c in &group.children {
-        graph_group(inv, c, depth + 1, with_vars, lines);
+        if !path.contains(&c) {
+            graph_group(inv, c, path, with_vars, lines);
+        }
     }
+    path.pop();
     if g != ALL {
         for &h in &group.hosts {
             lines.push(graph_name(&inv.host(h).name, depth + 1));
@@ -316,5 +323,20 @@ fn yaml_group(
     }
     if !entry.is_empty() {
         out.insert(group.name.clone(), Value::Object(entry));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_stops_at_a_loop() {
+        let mut inv = Inventory::new();
+        let web = inv.add_group("web");
+        inv.groups[web].children.push(ALL);
+        inv.groups[ALL].children.push(web);
+        let drawn = graph(&inv, "all", false).unwrap();
+        assert_eq!(drawn, "@all:\n  |--@ungrouped:\n  |--@web:");
     }
 }
