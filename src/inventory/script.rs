@@ -8,14 +8,68 @@ use serde_json::Value;
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long a script may run before it is killed and reported.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long to wait for the end of the output once the script has exited. All it wrote is in
+/// the pipes by then; only a background process it left behind can keep them open longer.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+
+/// What the script left holding its output after it exited.
+const HELD_OUTPUT: &str = "the script exited but a background process still holds its output";
+
 struct Output {
     stdout: String,
     stderr: String,
+    /// A background process still held the pipes after the script exited, so the output is
+    /// what had arrived by then.
+    held: bool,
+}
+
+/// One output pipe, read on its own thread into a buffer that can be taken before EOF.
+/// Once taken (`None`), the thread stops at its next read.
+struct Capture(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Capture {
+    /// Reads `pipe` until EOF, then sends on `eof`.
+    fn start(pipe: Option<impl Read + Send + 'static>, eof: mpsc::Sender<()>) -> Capture {
+        let buf = Arc::new(Mutex::new(Some(Vec::new())));
+        let shared = Arc::clone(&buf);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 8192];
+            if let Some(mut pipe) = pipe {
+                loop {
+                    match pipe.read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => match shared
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .as_mut()
+                        {
+                            Some(buf) => buf.extend_from_slice(&chunk[..n]),
+                            None => return,
+                        },
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+            let _ = eof.send(());
+        });
+        Capture(buf)
+    }
+
+    fn take(&self) -> Vec<u8> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .unwrap_or_default()
+    }
 }
 
 fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
@@ -33,22 +87,9 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| InventoryError::new(origin(), ErrorKind::Read(e)))?;
-    let mut out_pipe = child.stdout.take();
-    let mut err_pipe = child.stderr.take();
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(p) = out_pipe.as_mut() {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(p) = err_pipe.as_mut() {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    });
+    let (eof, eofs) = mpsc::channel();
+    let out_capture = Capture::start(child.stdout.take(), eof.clone());
+    let err_capture = Capture::start(child.stderr.take(), eof);
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
@@ -73,8 +114,19 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
             Err(e) => return Err(InventoryError::new(origin(), ErrorKind::Read(e))),
         }
     };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+    // Both pipes at EOF, or the grace is over: then a background process holds them, and it
+    // is not waited for (Ansible would wait for it; a hang helps no one).
+    let grace_end = Instant::now() + EXIT_GRACE;
+    let mut open = 2;
+    while open > 0 {
+        match eofs.recv_timeout(grace_end.saturating_duration_since(Instant::now())) {
+            Ok(()) => open -= 1,
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let held = open > 0;
+    let stdout = out_capture.take();
+    let stderr = String::from_utf8_lossy(&err_capture.take()).into_owned();
     if !status.success() {
         let status = match status.code() {
             Some(code) => format!(
@@ -102,7 +154,11 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
             },
         )
     })?;
-    Ok(Output { stdout, stderr })
+    Ok(Output {
+        stdout,
+        stderr,
+        held,
+    })
 }
 
 fn parse_json(path: &Path, out: &Output, what: &str) -> Result<Value, InventoryError> {
@@ -110,7 +166,16 @@ fn parse_json(path: &Path, out: &Output, what: &str) -> Result<Value, InventoryE
         InventoryError::new(
             Origin::file(path),
             ErrorKind::ScriptJson {
-                message: format!("{what}: line {} column {}: {e}", e.line(), e.column()),
+                message: format!(
+                    "{what}: line {} column {}: {e}{}",
+                    e.line(),
+                    e.column(),
+                    if out.held {
+                        format!(" ({HELD_OUTPUT})")
+                    } else {
+                        String::new()
+                    }
+                ),
                 stderr: out.stderr.clone(),
             },
         )
@@ -138,9 +203,26 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Runs the script and adds what it prints to `inv`.
-pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
-    let out = run(path, &["--list"])?;
+/// Runs the script and adds what it prints to `inv`; `warn` receives a warning when a
+/// background process the script left still held its output.
+pub fn parse(
+    inv: &mut Inventory,
+    path: &Path,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), InventoryError> {
+    let mut call = |args: &[&str]| {
+        let out = run(path, args)?;
+        if out.held {
+            warn(format!(
+                "{}: {HELD_OUTPUT}; using what `{} {}` printed before it exited",
+                path.display(),
+                path.display(),
+                args.join(" ")
+            ));
+        }
+        Ok::<_, InventoryError>(out)
+    };
+    let out = call(&["--list"])?;
     let data = parse_json(path, &out, "the output of --list")?;
     let Value::Object(top) = data else {
         return Err(shape_error(
@@ -255,7 +337,7 @@ pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
                 .cloned()
                 .unwrap_or(Value::Object(Default::default())),
             None => {
-                let out = run(path, &["--host", &name])?;
+                let out = call(&["--host", &name])?;
                 if out.stdout.trim().is_empty() {
                     Value::Object(Default::default())
                 } else {
@@ -279,4 +361,43 @@ pub fn parse(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_background_process_holding_the_output_does_not_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("inv.sh");
+        let pid_file = dir.path().join("sleep.pid");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 30 &\necho $! > '{}'\necho '{{\"web\": [\"w1\"], \"_meta\": {{\"hostvars\": {{}}}}}}'\n",
+                pid_file.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mut inv = Inventory::new();
+        let mut warnings = Vec::new();
+        let started = Instant::now();
+        let result = parse(&mut inv, &script, &mut |w| warnings.push(w));
+        let elapsed = started.elapsed();
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let _ = Command::new("kill").arg(pid.trim()).status();
+        result.unwrap();
+        assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+        assert!(inv.host_id("w1").is_some());
+        assert_eq!(
+            warnings,
+            [format!(
+                "{0}: the script exited but a background process still holds its output; using what `{0} --list` printed before it exited",
+                script.display()
+            )]
+        );
+    }
 }

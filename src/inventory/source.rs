@@ -107,8 +107,12 @@ fn parse_file(
     let meta = std::fs::metadata(path).map_err(|e| InventoryError::read(path, e))?;
     let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, e))?;
     if meta.permissions().mode() & 0o111 != 0 {
-        match script::parse(inv, path) {
-            Ok(()) => return Ok(()),
+        let mut script_warnings = Vec::new();
+        match script::parse(inv, path, &mut |w| script_warnings.push(w)) {
+            Ok(()) => {
+                warnings.extend(script_warnings);
+                return Ok(());
+            }
             // A data file that merely has an execute bit falls through to the readers below,
             // as in Ansible; a real script's failure is the error.
             Err(e) if bytes.starts_with(b"#!") || bytes.contains(&0) => return Err(e),
