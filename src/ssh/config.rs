@@ -34,13 +34,21 @@ pub struct SshConfig {
     blocks: Vec<Block>,
 }
 
-/// A line of an ssh_config that cannot be read.
+/// An ssh_config that cannot be read, or a line of it that cannot be used.
 #[derive(Debug, thiserror::Error)]
-#[error("{}:{line}: {message}", .path.display())]
-pub struct ConfigError {
-    pub path: PathBuf,
-    pub line: usize,
-    pub message: String,
+pub enum ConfigError {
+    #[error("cannot read ssh config {}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
 }
 
 impl SshConfig {
@@ -54,11 +62,10 @@ impl SshConfig {
                     blocks: vec![],
                 });
             }
-            Err(e) => {
-                return Err(ConfigError {
+            Err(source) => {
+                return Err(ConfigError::Read {
                     path: path.to_path_buf(),
-                    line: 0,
-                    message: e.to_string(),
+                    source,
                 });
             }
         };
@@ -76,7 +83,7 @@ impl SshConfig {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (key, value) = split_option(line).ok_or_else(|| ConfigError {
+            let (key, value) = split_option(line).ok_or_else(|| ConfigError::Line {
                 path: path.to_path_buf(),
                 line: i + 1,
                 message: format!("expected `Keyword value`, found {line:?}"),
@@ -114,7 +121,7 @@ impl SshConfig {
             .filter(|b| pattern_list_match(b.patterns.iter().map(String::as_str), host))
         {
             for (key, value, line) in &block.options {
-                let err = |message: String| ConfigError {
+                let err = |message: String| ConfigError::Line {
                     path: self.path.clone(),
                     line: *line,
                     message,
@@ -239,6 +246,20 @@ mod tests {
     fn bad_values_name_the_line() {
         let cfg = SshConfig::parse(Path::new("cfg"), "Host a\n  Port many\n").unwrap();
         let err = cfg.lookup("a").unwrap_err();
-        assert_eq!(err.line, 2);
+        assert_eq!(err.to_string(), "cfg:2: Port \"many\" is not a port number");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_named_without_a_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing");
+        let err = SshConfig::load(&missing, false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read ssh config {}", missing.display())
+        );
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("No such file"), "{source}");
+        assert!(SshConfig::load(&missing, true).is_ok());
     }
 }
