@@ -231,7 +231,8 @@ mod tests {
 pub fn parse_extra_vars(arg: &str) -> Result<Vars, String> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let bytes = std::fs::read(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+        let text = crate::yaml::decode_source(bytes).map_err(|e| format!("{file}:{e}"))?;
         return match crate::yaml::load_data(&text) {
             Ok(Some(node)) => match node.to_value() {
                 Value::Object(m) => Ok(m),
@@ -278,5 +279,20 @@ mod extra_tests {
             json!({"a": 1})
         );
         assert!(parse_extra_vars("novalue").is_err());
+    }
+
+    #[test]
+    fn a_non_utf8_extra_vars_file_names_the_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vars.yml");
+        std::fs::write(&file, b"a: \xff\n").unwrap();
+        let e = parse_extra_vars(&format!("@{}", file.display())).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "{}:1:4: the file is not valid UTF-8 (byte 0xff)",
+                file.display()
+            )
+        );
     }
 }

@@ -53,8 +53,13 @@ pub struct InventoryError {
 /// What was wrong with an inventory input.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
-    #[error("cannot read inventory source")]
-    Read(#[source] std::io::Error),
+    /// `what` says which file it is: "inventory source", "variables file", "limit file".
+    #[error("cannot read {what}")]
+    Read {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the inventory source does not exist")]
     Missing,
     #[error("{0}")]
@@ -98,7 +103,8 @@ impl InventoryError {
         Self::new(origin, ErrorKind::Syntax(message.into()))
     }
 
-    pub fn read(path: &Path, err: std::io::Error) -> Self {
-        Self::new(Origin::file(path), ErrorKind::Read(err))
+    /// A file that cannot be read; `what` as in [`ErrorKind::Read`].
+    pub fn read(path: &Path, what: &'static str, source: std::io::Error) -> Self {
+        Self::new(Origin::file(path), ErrorKind::Read { what, source })
     }
 }

@@ -57,7 +57,8 @@ fn expand_files(patterns: Vec<String>) -> Result<Vec<String>, InventoryError> {
     for p in patterns {
         if let Some(file) = p.strip_prefix('@') {
             let path = std::path::Path::new(file);
-            let text = std::fs::read_to_string(path).map_err(|e| InventoryError::read(path, e))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| InventoryError::read(path, "limit file", e))?;
             out.extend(
                 text.split('\n')
                     .map(|l| l.trim().to_string())

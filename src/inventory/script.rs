@@ -86,7 +86,7 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| InventoryError::new(origin(), ErrorKind::Read(e)))?;
+        .map_err(|e| InventoryError::read(path, "inventory source", e))?;
     let (eof, eofs) = mpsc::channel();
     let out_capture = Capture::start(child.stdout.take(), eof.clone());
     let err_capture = Capture::start(child.stderr.take(), eof);
@@ -111,7 +111,7 @@ fn run(path: &Path, args: &[&str]) -> Result<Output, InventoryError> {
                 ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(InventoryError::new(origin(), ErrorKind::Read(e))),
+            Err(e) => return Err(InventoryError::read(path, "inventory source", e)),
         }
     };
     // Both pipes at EOF, or the grace is over: then a background process holds them, and it

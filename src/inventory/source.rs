@@ -9,6 +9,8 @@ use crate::yaml;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+const SOURCE: &str = "inventory source";
+
 /// Extensions Ansible skips in inventory directories (its `INVENTORY_IGNORE_EXTS`).
 const IGNORED_EXTS: [&str; 12] = [
     ".pyc", ".pyo", ".swp", ".bak", "~", ".rpm", ".md", ".txt", ".rst", ".orig", ".cfg", ".retry",
@@ -85,7 +87,7 @@ fn parse_path(
     warnings: &mut Vec<String>,
 ) -> Result<(), InventoryError> {
     if path.is_dir() {
-        let rd = std::fs::read_dir(path).map_err(|e| InventoryError::read(path, e))?;
+        let rd = std::fs::read_dir(path).map_err(|e| InventoryError::read(path, SOURCE, e))?;
         let mut names: Vec<String> = rd
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -104,8 +106,8 @@ fn parse_file(
     path: &Path,
     warnings: &mut Vec<String>,
 ) -> Result<(), InventoryError> {
-    let meta = std::fs::metadata(path).map_err(|e| InventoryError::read(path, e))?;
-    let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| InventoryError::read(path, SOURCE, e))?;
+    let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, SOURCE, e))?;
     if meta.permissions().mode() & 0o111 != 0 {
         let mut script_warnings = Vec::new();
         match script::parse(inv, path, &mut |w| script_warnings.push(w)) {
@@ -126,12 +128,8 @@ fn parse_file(
             "TOML inventories are not supported by horde (use YAML or INI)",
         ));
     }
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-        let col = valid.len() - valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1) + 1;
-        InventoryError::syntax(Origin::line(path, line, col), "the file is not valid UTF-8")
-    })?;
+    let text = yaml::decode_source(bytes)
+        .map_err(|e| InventoryError::syntax(Origin::at(path, e.pos), e.message))?;
     let yaml_ext = matches!(ext.as_deref(), Some("yml" | "yaml" | "json"));
     if is_blank(&text) {
         // Ansible reads an empty file as an empty inventory; say so, since it is often a slip.

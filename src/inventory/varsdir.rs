@@ -93,7 +93,9 @@ fn dir_files(dir: &Path) -> Vec<PathBuf> {
 
 /// Reads one variables file: a mapping, or nothing at all.
 pub fn read_vars_file(path: &Path) -> Result<Vars, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|e| InventoryError::read(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| InventoryError::read(path, "variables file", e))?;
+    let text = yaml::decode_source(bytes)
+        .map_err(|e| InventoryError::syntax(Origin::at(path, e.pos), e.message))?;
     let doc = yaml::load_data(&text)
         .map_err(|e| InventoryError::syntax(Origin::at(path, e.pos), e.message))?;
     match doc {
@@ -109,5 +111,47 @@ pub fn read_vars_file(path: &Path) -> Result<Vars, InventoryError> {
                 ),
             )),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(file: &str, write: impl FnOnce(&Path)) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("group_vars")).unwrap();
+        write(&dir.path().join("group_vars").join(file));
+        let mut inv = Inventory::new();
+        inv.add_group("web");
+        let err = load(&mut inv, dir.path(), 0).unwrap_err().to_string();
+        (dir, err)
+    }
+
+    #[test]
+    fn non_utf8_vars_files_name_line_and_column() {
+        let (dir, err) = load_with("web.yml", |p| {
+            std::fs::write(p, b"a: 1\nowner: Ren\xc3\xa9 \xe9\n").unwrap()
+        });
+        let file = dir.path().join("group_vars/web.yml");
+        assert_eq!(
+            err,
+            format!(
+                "{}:2:13: the file is not valid UTF-8 (byte 0xe9)",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
+    fn unreadable_vars_files_are_not_called_inventory_sources() {
+        let (dir, err) = load_with("web.yml", |p| {
+            std::os::unix::fs::symlink("nowhere", p).unwrap()
+        });
+        let file = dir.path().join("group_vars/web.yml");
+        assert_eq!(
+            err,
+            format!("{}: cannot read variables file", file.display())
+        );
     }
 }

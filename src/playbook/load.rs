@@ -279,8 +279,11 @@ fn read_yaml(path: &Path) -> Result<(Node, String), PlaybookError> {
         origin: Origin::file(path),
         message: m,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| file_err(format!("cannot read the file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| file_err(format!("cannot read the file: {e}")))?;
+    let text = crate::yaml::decode_source(bytes).map_err(|e| PlaybookError {
+        origin: Origin::at(path, e.pos),
+        message: e.message,
+    })?;
     let node = crate::yaml::load(&text)
         .map_err(|e| PlaybookError {
             origin: Origin::at(path, e.pos),
@@ -1250,6 +1253,36 @@ mod tests {
         let p = dir.path().join("pb.yml");
         std::fs::write(&p, text).unwrap();
         load(&p)
+    }
+
+    #[test]
+    fn non_utf8_playbooks_and_task_files_name_the_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let pb = dir.path().join("pb.yml");
+        std::fs::write(&pb, b"- hosts: all\n  vars: {x: \"caf\xe9\"}\n").unwrap();
+        let e = load(&pb).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:2:17: the file is not valid UTF-8 (byte 0xe9)",
+                pb.display()
+            )
+        );
+        let tasks = dir.path().join("tasks.yml");
+        std::fs::write(&tasks, b"- debug: {msg: \"\xc3\xa9\xff\"}\n").unwrap();
+        std::fs::write(
+            &pb,
+            "- hosts: all\n  tasks:\n    - import_tasks: tasks.yml\n",
+        )
+        .unwrap();
+        let e = load(&pb).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{}:1:18: the file is not valid UTF-8",
+                tasks.display()
+            )),
+            "{e}"
+        );
     }
 
     #[test]

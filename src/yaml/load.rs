@@ -30,6 +30,26 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+/// The text of a source file; one that is not UTF-8 is an error at its first invalid byte,
+/// with the column counted in characters as for YAML errors.
+pub fn decode_source(bytes: Vec<u8>) -> Result<String, YamlError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let bad = e.as_bytes().get(valid.len()).copied().unwrap_or_default();
+        let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        YamlError {
+            pos: Pos {
+                line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                col: String::from_utf8_lossy(&valid[line_start..])
+                    .chars()
+                    .count()
+                    + 1,
+            },
+            message: format!("the file is not valid UTF-8 (byte 0x{bad:02x})"),
+        }
+    })
+}
+
 /// Loads the single document of a YAML text; `Ok(None)` for an empty stream.
 pub fn load(text: &str) -> Result<Option<Node>, YamlError> {
     let mut composer = Composer {
@@ -277,6 +297,20 @@ mod tests {
 
     fn value(text: &str) -> serde_json::Value {
         load(text).unwrap().unwrap().to_value()
+    }
+
+    #[test]
+    fn non_utf8_is_placed_at_its_first_bad_byte_in_characters() {
+        let e = decode_source(b"a: 1\nb: \xc3\xa9\xe9\n".to_vec()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "2:5: the file is not valid UTF-8 (byte 0xe9)"
+        );
+        assert_eq!(
+            decode_source(b"\xff".to_vec()).unwrap_err().pos,
+            Pos { line: 1, col: 1 }
+        );
+        assert_eq!(decode_source(b"ok\n".to_vec()).unwrap(), "ok\n");
     }
 
     #[test]

@@ -7,5 +7,5 @@ mod node;
 mod resolve;
 
 pub use emit::{Dumper, to_yaml_string};
-pub use load::{YamlError, load, load_data};
+pub use load::{YamlError, decode_source, load, load_data};
 pub use node::{Node, NodeKind, Pos};
