@@ -41,7 +41,12 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
         let lineno = idx + 1;
         let line = raw.trim();
         let indent = raw.len() - raw.trim_start().len();
-        let at = |offset: usize| Origin::line(path, lineno, indent + offset + 1);
+        // `offset` is a byte offset in `line`; columns count characters, as YAML errors do.
+        let at = |offset: usize| {
+            let end = indent + offset;
+            let col = raw.get(..end).map_or(end, |before| before.chars().count());
+            Origin::line(path, lineno, col + 1)
+        };
         if line.is_empty() || line.starts_with(['#', ';']) {
             continue;
         }
@@ -277,6 +282,18 @@ mod tests {
         assert!(err.to_string().contains("\"missing\""), "{err}");
         let err = load("[web]\nh1 novalue\n").unwrap_err();
         assert!(err.to_string().starts_with("hosts.ini:2:4:"), "{err}");
+        let err = load("[web]\nh1 x=é novalue\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("hosts.ini:2:8: expected key=value"),
+            "{err}"
+        );
+        let err = load("\u{3000}[wé:bogus]\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("hosts.ini:1:6: section [wé:bogus]"),
+            "{err}"
+        );
         let err = load("[a:children]\nb\n[b:children]\na\n").unwrap_err();
         assert_eq!(
             err.to_string(),
