@@ -19,7 +19,7 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// the pipes by then; only a background process it left behind can keep them open longer.
 const EXIT_GRACE: Duration = Duration::from_secs(1);
 
-/// What the script left holding its output after it exited.
+/// Why the output of a script may be cut short: see [`EXIT_GRACE`].
 const HELD_OUTPUT: &str = "the script exited but a background process still holds its output";
 
 struct Output {

@@ -65,3 +65,32 @@ fn an_out_of_range_subscript_is_an_error() {
         .expect_code(1);
     assert!(run.stderr.contains("ungrouped[5]"), "{}", run.stderr);
 }
+
+#[test]
+fn a_script_whose_background_process_holds_its_output_is_read_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("inv.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsleep 30 &\necho $! > sleep.pid\necho '{\"web\": {\"hosts\": [\"w1\"]}, \"_meta\": {\"hostvars\": {}}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = std::time::Instant::now();
+    let run = horde(["inventory", "-i", "inv.sh", "--graph"])
+        .current_dir(dir.path())
+        .run();
+    let elapsed = started.elapsed();
+    let pid = std::fs::read_to_string(dir.path().join("sleep.pid")).unwrap();
+    let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    let run = run.expect_code(0);
+    assert!(elapsed.as_secs() < 10, "took {elapsed:?}");
+    assert!(run.stdout.contains("|--w1"), "{}", run.stdout);
+    assert!(
+        run.stderr
+            .contains("inv.sh: the script exited but a background process still holds its output"),
+        "{}",
+        run.stderr
+    );
+}
