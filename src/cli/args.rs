@@ -158,7 +158,8 @@ pub struct ConnectionArgs {
         short = 'T',
         long = "timeout",
         value_name = "SECONDS",
-        default_value_t = 10.0
+        default_value_t = 10.0,
+        value_parser = positive_seconds_arg
     )]
     pub timeout: f64,
 
@@ -304,7 +305,8 @@ pub struct RunArgs {
     #[arg(
         long = "command-timeout",
         value_name = "SECONDS",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        value_parser = seconds_arg
     )]
     pub command_timeout: f64,
 
@@ -447,4 +449,24 @@ pub struct OrchestrationArgs {
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     horde::playbook::parse_duration(s)
+}
+
+/// Seconds (`--command-timeout`): from 0 to 100 years (`Duration` cannot hold every f64).
+fn seconds_arg(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    horde::duration::from_secs(secs)?;
+    Ok(secs)
+}
+
+/// Seconds more than 0 (`-T/--timeout`).
+fn positive_seconds_arg(s: &str) -> Result<f64, String> {
+    let secs = seconds_arg(s)?;
+    if secs > 0.0 {
+        Ok(secs)
+    } else {
+        Err("the timeout must be more than 0 seconds".into())
+    }
 }

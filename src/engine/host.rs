@@ -446,6 +446,7 @@ impl RunCtx {
         }
         let mut results = Vec::with_capacity(items.len());
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut pause_error = None;
         let total = items.len();
         let all_items = items.clone();
         for (index, item) in items.into_iter().enumerate() {
@@ -527,13 +528,22 @@ impl RunCtx {
                     .as_f64()
                     .or_else(|| secs.as_str().and_then(|s| s.parse().ok()))
             {
-                tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await;
+                match wait_of("loop_control.pause", s) {
+                    Ok(d) => tokio::time::sleep(d).await,
+                    Err(e) => {
+                        // The items done so far stay in the result.
+                        any_failed = true;
+                        pause_error = Some(e);
+                        break;
+                    }
+                }
             }
         }
         let mut r = modules::ok(any_changed);
         let status = if any_failed {
             r.insert("failed".into(), json!(true));
-            r.insert("msg".into(), json!("One or more items failed"));
+            let msg = pause_error.unwrap_or_else(|| "One or more items failed".into());
+            r.insert("msg".into(), json!(msg));
             Status::Failed
         } else if all_skipped {
             r.insert("skipped".into(), json!(true));
@@ -670,20 +680,24 @@ impl RunCtx {
         vars: &Vars,
         delegated_to: Option<&str>,
     ) -> Attempt {
-        let retries = match self.render_number(task.retries.as_ref(), vars, 3.0) {
-            Ok(n) => n as i64,
-            Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
-        };
-        let delay = match self.render_number(task.delay.as_ref(), vars, 5.0) {
-            Ok(n) => n,
-            Err(e) => return Attempt::Done(modules::failed(format!("delay: {e}"))),
-        };
-        let max = if task.until.is_some() {
-            retries.max(0) + 1
+        // `retries` and `delay` count only with `until`, as in Ansible.
+        let (max, delay) = if task.until.is_some() {
+            let retries = match self.render_number(task.retries.as_ref(), vars, 3.0) {
+                Ok(n) => n as i64,
+                Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
+            };
+            let delay = self
+                .render_number(task.delay.as_ref(), vars, 5.0)
+                .map_err(|e| format!("delay: {e}"))
+                .and_then(|secs| wait_of("delay", secs));
+            match delay {
+                Ok(d) => (retries.max(0) + 1, d),
+                Err(e) => return Attempt::Done(modules::failed(e)),
+            }
         } else {
-            1
+            (1, Duration::ZERO)
         };
-        let mut attempt = 1;
+        let mut attempt: i64 = 1;
         loop {
             let began = std::time::Instant::now();
             let mut r = match self
@@ -727,7 +741,7 @@ impl RunCtx {
             });
             attempt += 1;
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))) => {}
+                _ = tokio::time::sleep(delay) => {}
                 _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
         }
@@ -823,9 +837,13 @@ impl RunCtx {
         if name == "pause" {
             let secs = args.float("seconds").ok().flatten().unwrap_or(0.0)
                 + 60.0 * args.float("minutes").ok().flatten().unwrap_or(0.0);
+            let wait = match wait_of("pause", secs) {
+                Ok(d) => d,
+                Err(e) => return fail(e),
+            };
             let started = std::time::Instant::now();
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
             let mut r = modules::ok(false);
@@ -871,11 +889,19 @@ impl RunCtx {
         let timeout = match &full.timeout {
             None => None,
             Some(t) => match self.templar.render(t, vars) {
-                Ok(v) => v
+                Ok(v) => match v
                     .as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .filter(|s| *s > 0.0)
-                    .map(Duration::from_secs_f64),
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                {
+                    // 0 or less: no timeout, as Ansible's.
+                    Some(secs) if secs > 0.0 || secs.is_nan() => {
+                        match crate::duration::from_secs(secs) {
+                            Ok(d) => Some(d),
+                            Err(e) => return fail(format!("timeout: {e}")),
+                        }
+                    }
+                    _ => None,
+                },
                 Err(e) => return fail(format!("timeout: {e}")),
             },
         };
@@ -1145,6 +1171,13 @@ fn iterated(outcomes: Vec<TaskOutcome>) -> TaskOutcome {
         sampled: true,
         ..last
     }
+}
+
+/// A wait from a task key (`delay`, `loop_control.pause`, `pause`): less than 0 is no
+/// wait; not a number or past 100 years is an error naming the key.
+fn wait_of(key: &str, secs: f64) -> Result<Duration, String> {
+    let secs = if secs < 0.0 { 0.0 } else { secs };
+    crate::duration::from_secs(secs).map_err(|e| format!("{key}: {e}"))
 }
 
 /// Now, in seconds since the Unix epoch.

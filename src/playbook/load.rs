@@ -1294,6 +1294,37 @@ mod tests {
     }
 
     #[test]
+    fn a_duration_past_100_years_is_refused_with_its_key_and_position() {
+        for (text, key, line) in [
+            (
+                "- hosts: all\n  teardown_timeout: 1e20\n  tasks: []\n",
+                "teardown_timeout",
+                2,
+            ),
+            (
+                "- hosts: all\n  events:\n    duration: 1e19\n    schedule:\n      - every: 1s\n        tasks: []\n",
+                "duration",
+                3,
+            ),
+            (
+                "- hosts: all\n  events:\n    schedule:\n      - every: 1e19\n        tasks: []\n",
+                "every",
+                4,
+            ),
+            (
+                "- hosts: all\n  tasks:\n    - command: \"true\"\n      expect: {max_duration: 99999999999d}\n",
+                "max_duration",
+                4,
+            ),
+        ] {
+            let e = load_text(text).unwrap_err();
+            assert_eq!(e.origin.pos.unwrap().line, line, "{key}: {}", e.message);
+            assert!(e.message.starts_with(&format!("{key}: ")), "{}", e.message);
+            assert!(e.message.contains("100 years"), "{}", e.message);
+        }
+    }
+
+    #[test]
     fn free_form_and_kv_args() {
         let pb = load_text(
             "- hosts: all\n  tasks:\n    - shell: echo hi chdir=/tmp\n    - file: path=/x state=touch\n",

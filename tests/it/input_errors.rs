@@ -1,0 +1,141 @@
+//! Malformed numbers in flags, playbooks, inventories and template results: a message that
+//! names the input (the flag; file:line:column and key; host and variable; the task's key),
+//! never a panic.
+
+use crate::support::horde;
+use std::path::{Path, PathBuf};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write a test file");
+    p
+}
+
+const RANGE: &str = "is not a number of seconds from 0 to 3153600000 (100 years)";
+
+#[test]
+fn seconds_flags_out_of_range_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(dir.path(), "pb.yml", "- hosts: all\n  tasks: []\n");
+    let pb = pb.to_str().unwrap();
+    let adhoc: &[&str] = &["run", "-i", "lab:1", "all", "-a", "true"];
+    let apply: &[&str] = &["apply", "-i", "lab:1", pb];
+    for (command, flag, value) in [
+        (adhoc, "--timeout", "1e20"),
+        (adhoc, "--timeout", "0"),
+        (adhoc, "--command-timeout", "inf"),
+        (adhoc, "--command-timeout", "-1"),
+        (apply, "--run-timeout", "1e20"),
+        (apply, "--duration", "99999999999d"),
+    ] {
+        let run = horde(command)
+            .arg(format!("{flag}={value}"))
+            .run()
+            .expect_code(5);
+        let want = format!("invalid value '{value}' for '");
+        assert!(
+            run.stderr.contains(&want) && run.stderr.contains(flag),
+            "{flag} {value}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn a_playbook_duration_past_100_years_is_refused_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: all\n  teardown_timeout: 1e20\n  tasks: []\n",
+    );
+    let run = horde(["apply", "--syntax-check"])
+        .arg(&pb)
+        .run()
+        .expect_code(4);
+    let want = format!(
+        "{}:2:21: teardown_timeout: \"1e20\": 1e20 {RANGE}",
+        pb.display()
+    );
+    assert!(run.stderr.contains(&want), "{}", run.stderr);
+}
+
+#[test]
+fn an_inventory_timeout_out_of_range_names_the_host_and_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = write(
+        dir.path(),
+        "hosts.ini",
+        "h1 ansible_host=127.0.0.1 ansible_timeout=-1\nh2 ansible_host=127.0.0.1 ansible_ssh_timeout=1e20\n",
+    );
+    let run = horde(["run", "-i"])
+        .arg(&inv)
+        .args(["all", "-a", "true"])
+        .run()
+        .expect_code(2);
+    // Each host's own message, under its name.
+    for (host, msg) in [
+        ("h1", format!("ansible_timeout: -1 {RANGE}")),
+        ("h2", format!("ansible_ssh_timeout: 1e20 {RANGE}")),
+    ] {
+        let block = run
+            .stdout
+            .split(&format!("{host} | FAILED! =>"))
+            .nth(1)
+            .and_then(|b| b.split("\n}").next())
+            .unwrap_or_default();
+        assert!(
+            block.contains(&msg),
+            "{host}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn waits_from_task_keys_past_100_years_fail_the_task_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: pause module
+      pause: seconds=1e20
+      ignore_errors: true
+    - name: loop pause
+      debug: msg={{ item }}
+      loop: [1, 2]
+      loop_control: {pause: 1e20}
+      ignore_errors: true
+    - name: until delay
+      command: "true"
+      until: false
+      retries: 1
+      delay: 1e20
+      ignore_errors: true
+    - name: task timeout
+      command: "true"
+      timeout: inf
+      ignore_errors: true
+    - name: after them
+      debug: {msg: still running}
+"#,
+    );
+    let run = horde(["apply", "-i", "lab:1"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    for msg in [
+        format!("pause: 1e20 {RANGE}"),
+        format!("loop_control.pause: 1e20 {RANGE}"),
+        format!("delay: 1e20 {RANGE}"),
+        format!("timeout: inf {RANGE}"),
+        "still running".to_string(),
+    ] {
+        assert!(run.stdout.contains(&msg), "{msg}\n{}", run.stdout);
+    }
+    assert!(run.stdout.contains("ignored=4"), "{}", run.stdout);
+}
