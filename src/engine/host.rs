@@ -682,8 +682,8 @@ impl RunCtx {
     ) -> Attempt {
         // `retries` and `delay` count only with `until`, as in Ansible.
         let (max, delay) = if task.until.is_some() {
-            let retries = match self.render_number(task.retries.as_ref(), vars, 3.0) {
-                Ok(n) => n as i64,
+            let retries = match self.render_retries(task.retries.as_ref(), vars) {
+                Ok(n) => n,
                 Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
             };
             let delay = self
@@ -691,7 +691,8 @@ impl RunCtx {
                 .map_err(|e| format!("delay: {e}"))
                 .and_then(|secs| wait_of("delay", secs));
             match delay {
-                Ok(d) => (retries.max(0) + 1, d),
+                // A huge `retries` is as good as endless (Python's int has no limit).
+                Ok(d) => (retries.max(0).saturating_add(1), d),
                 Err(e) => return Attempt::Done(modules::failed(e)),
             }
         } else {
@@ -747,7 +748,39 @@ impl RunCtx {
         }
     }
 
-    /// A number that may be templated (`retries`, `delay`), or the default.
+    /// `retries` templated, read as Python's `int()` reads it (Ansible's `retries` is an
+    /// int): a float is truncated, a number past i64 saturates, text must be a whole
+    /// number. Unset or null: 3.
+    fn render_retries(&self, v: Option<&Value>, vars: &Vars) -> Result<i64, String> {
+        let Some(v) = v else {
+            return Ok(3);
+        };
+        let v = self.templar.render(v, vars).map_err(|e| e.to_string())?;
+        let whole = |t: &str| {
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        match &v {
+            Value::Null => Ok(3),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Ok(i),
+                // `as` saturates at i64::MIN and i64::MAX.
+                (None, Some(f)) if f.is_finite() => Ok(f as i64),
+                _ => Err(format!("{v} is not a whole number")),
+            },
+            Value::String(t) if whole(t.trim()) => {
+                let t = t.trim();
+                Ok(t.parse().unwrap_or(if t.starts_with('-') {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }))
+            }
+            _ => Err(format!("{v} is not a whole number")),
+        }
+    }
+
+    /// A number that may be templated (`delay`), or the default.
     fn render_number(&self, v: Option<&Value>, vars: &Vars, default: f64) -> Result<f64, String> {
         let Some(v) = v else {
             return Ok(default);

@@ -139,3 +139,44 @@ fn waits_from_task_keys_past_100_years_fail_the_task_naming_the_key() {
     }
     assert!(run.stdout.contains("ignored=4"), "{}", run.stdout);
 }
+
+#[test]
+fn a_huge_retries_retries_until_the_condition_holds_and_a_non_int_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: counts to 3
+      shell: echo x >> count; wc -l < count
+      register: out
+      until: out.stdout | int >= 3
+      retries: 1.0e+30
+      delay: 0
+    - debug: var=out.attempts
+    - name: not a whole number
+      command: "true"
+      until: false
+      retries: "{{ item }}"
+      loop: [many, 1e30]
+      ignore_errors: true
+"#,
+    );
+    let run = horde(["apply", "-i", "lab:1"])
+        .arg(&pb)
+        .run()
+        .expect_code(0);
+    assert!(
+        run.stdout.contains("\"out.attempts\": 3"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    // As Python's int(): "1e30" (a string in YAML 1.1, as in Ansible) is no int.
+    for word in ["many", "1e30"] {
+        let msg = format!(r#""msg": "retries: \"{word}\" is not a whole number""#);
+        assert!(run.stdout.contains(&msg), "{msg}\n{}", run.stdout);
+    }
+}
