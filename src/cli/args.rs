@@ -420,7 +420,7 @@ pub enum ColorChoice {
 #[command(next_help_heading = "Fleet tests")]
 pub struct OrchestrationArgs {
     /// Run every task that has `iterations:` N times per host instead.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
     pub iterations: Option<u64>,
 
     /// Seed of the random orders (`strategy: shuffle`, `order: shuffle`); a run prints

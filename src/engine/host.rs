@@ -211,8 +211,10 @@ impl RunCtx {
                 .await
             }
             Some((first, count)) => {
-                let mut outcomes = Vec::with_capacity(count as usize);
-                for i in first..first + count {
+                // Grown as the runs end: `count` may be up to u32::MAX.
+                let mut outcomes = Vec::with_capacity(count.min(1024) as usize);
+                let last = first.saturating_add(count.saturating_sub(1));
+                for i in first..=last {
                     if play.cancel.is_cancelled() {
                         break;
                     }
@@ -266,19 +268,28 @@ impl RunCtx {
         let Some(v) = &task.iterations else {
             return Ok(None);
         };
-        if let Some(n) = self.spec.iterations {
-            return Ok(Some(n.clamp(1, u64::from(u32::MAX)) as u32));
-        }
-        let v = self
-            .templar
-            .render(v, vars)
-            .map_err(|e| format!("iterations: {e}"))?;
-        let n = v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        let (n, v) = match self.spec.iterations {
+            Some(n) => (Some(n), json!(n)),
+            None => {
+                let v = self
+                    .templar
+                    .render(v, vars)
+                    .map_err(|e| format!("iterations: {e}"))?;
+                let n = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                (n, v)
+            }
+        };
+        n.and_then(|n| u32::try_from(n).ok())
             .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("iterations must be a whole number of at least 1, not {v}"))?;
-        Ok(Some(n.min(u64::from(u32::MAX)) as u32))
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "iterations must be a whole number from 1 to {}, not {v}",
+                    u32::MAX
+                )
+            })
     }
 
     /// One run of the task: `when`, then its loop or its attempts.

@@ -877,10 +877,11 @@ impl Loader {
                 "delay" => task.delay = Some(v.to_value()),
                 "iterations" => {
                     let value = v.to_value();
+                    let in_range = |n: u64| (1..=u64::from(u32::MAX)).contains(&n);
                     let literal_ok = match &value {
-                        Value::Number(n) => n.as_u64().is_some_and(|n| n >= 1),
+                        Value::Number(n) => n.as_u64().is_some_and(in_range),
                         Value::String(t) => {
-                            t.contains("{{") || t.trim().parse::<u64>().is_ok_and(|n| n >= 1)
+                            t.contains("{{") || t.trim().parse::<u64>().is_ok_and(in_range)
                         }
                         _ => false,
                     };
@@ -888,7 +889,10 @@ impl Loader {
                         return Err(err(
                             file,
                             v,
-                            "iterations must be a whole number of at least 1 (or a template)",
+                            format!(
+                                "iterations must be a whole number from 1 to {} (or a template)",
+                                u32::MAX
+                            ),
                         ));
                     }
                     task.iterations = Some(value);
@@ -1322,6 +1326,22 @@ mod tests {
             assert!(e.message.starts_with(&format!("{key}: ")), "{}", e.message);
             assert!(e.message.contains("100 years"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn iterations_past_u32_are_refused_with_their_position() {
+        let pb = |n: &str| {
+            format!("- hosts: all\n  tasks:\n    - command: \"true\"\n      iterations: {n}\n")
+        };
+        for n in ["4294967296", "\"4294967296\"", "0", "1e3"] {
+            let e = load_text(&pb(n)).unwrap_err();
+            assert_eq!(e.origin.pos.unwrap().line, 4, "{n}");
+            assert_eq!(
+                e.message,
+                "iterations must be a whole number from 1 to 4294967295 (or a template)"
+            );
+        }
+        assert!(load_text(&pb("4294967295")).is_ok());
     }
 
     #[test]

@@ -180,3 +180,61 @@ fn a_huge_retries_retries_until_the_condition_holds_and_a_non_int_is_refused() {
         assert!(run.stdout.contains(&msg), "{msg}\n{}", run.stdout);
     }
 }
+
+#[test]
+fn iterations_past_u32_are_refused_and_u32_max_runs_without_preallocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = horde(["apply", "-i", "lab:1", "--iterations=4294967296", "pb.yml"])
+        .run()
+        .expect_code(5);
+    assert!(
+        run.stderr
+            .contains("invalid value '4294967296' for '--iterations <N>'"),
+        "{}",
+        run.stderr
+    );
+    let templated = write(
+        dir.path(),
+        "templated.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      iterations: \"{{ 2 ** 32 }}\"\n",
+    );
+    let run = horde(["apply", "-i", "lab:1"])
+        .arg(&templated)
+        .run()
+        .expect_code(2);
+    assert!(
+        run.stdout
+            .contains("iterations must be a whole number from 1 to 4294967295, not 4294967296"),
+        "{}",
+        run.stdout
+    );
+    // u32::MAX iterations: they start (nothing is sized by the count) and run until
+    // --run-timeout, in either strategy.
+    for strategy in ["linear", "shuffle"] {
+        let pb = write(
+            dir.path(),
+            &format!("{strategy}.yml"),
+            &format!(
+                "- hosts: all\n  gather_facts: false\n  strategy: {strategy}\n  tasks:\n    - command: \"true\"\n      iterations: 3\n"
+            ),
+        );
+        let run = horde(["apply", "-i", "lab:1", "--iterations", "4294967295"])
+            .args(["--run-timeout", "1s"])
+            .arg(&pb)
+            .run()
+            .expect_code(2);
+        assert!(
+            run.stderr.contains("the run reached --run-timeout"),
+            "{strategy}: {}",
+            run.stderr
+        );
+        if strategy == "shuffle" {
+            assert!(
+                run.stderr
+                    .contains("4294967295 iterations would make more than"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}
