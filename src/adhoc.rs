@@ -208,7 +208,7 @@ pub async fn run(
     cancel: CancellationToken,
     results: mpsc::UnboundedSender<AdhocEvent>,
 ) {
-    let slots = Arc::new(Semaphore::new(spec.forks.max(1)));
+    let slots = Arc::new(Semaphore::new(spec.forks.clamp(1, Semaphore::MAX_PERMITS)));
     let mut set = JoinSet::new();
     for host in spec.hosts {
         let (inv, task, extra, ctx, cancel, results, slots) = (

@@ -107,15 +107,19 @@ pub struct HostsArgs {
     pub pattern: String,
 }
 
+/// The most forks: as many as the largest host range (`web[1:1000000]`) has hosts.
+const MAX_FORKS: u64 = 1_000_000;
+
 /// How many hosts at once, and the extra variables (flags as Ansible's).
 #[derive(Debug, Args)]
 pub struct WorkArgs {
-    /// How many hosts to work on at once.
+    /// How many hosts to work on at once (1 to 1000000).
     #[arg(
         short = 'f',
         long = "forks",
         value_name = "FORKS",
-        default_value_t = 50
+        default_value_t = 50,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_FORKS)
     )]
     pub forks: usize,
 

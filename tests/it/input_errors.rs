@@ -238,3 +238,20 @@ fn iterations_past_u32_are_refused_and_u32_max_runs_without_preallocating() {
         }
     }
 }
+
+#[test]
+fn forks_out_of_range_are_refused_naming_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(dir.path(), "pb.yml", "- hosts: all\n  tasks: []\n");
+    for value in ["3000000000000000000", "1000001", "0"] {
+        for command in [
+            vec!["run", "-i", "lab:1", "all", "-a", "true"],
+            vec!["apply", "-i", "lab:1", pb.to_str().unwrap()],
+        ] {
+            let run = horde(&command).args(["-f", value]).run().expect_code(5);
+            let want = format!("invalid value '{value}' for '--forks <FORKS>': ");
+            assert!(run.stderr.contains(&want), "{}", run.stderr);
+            assert!(run.stderr.contains("1..=1000000"), "{}", run.stderr);
+        }
+    }
+}
