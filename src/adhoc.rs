@@ -274,7 +274,7 @@ async fn fan_out<F, W>(
                     let _ = results.send(AdhocEvent::Finished(HostResult {
                         outcome: Outcome::Failed(format!(
                             "internal error: horde panicked running the task on {host}: {}",
-                            panic_message(payload.as_ref())
+                            engine::panic_message(payload.as_ref())
                         )),
                         host,
                     }));
@@ -282,15 +282,6 @@ async fn fan_out<F, W>(
             }
         }
     }
-}
-
-/// The message of a panic's payload (`panic!` gives a `&str` or a `String`).
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 async fn run_host(

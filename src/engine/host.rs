@@ -9,7 +9,9 @@ use crate::modules::{self, Args, Ctx, to_bool};
 use crate::playbook::{Action, Common, Loop, LoopKind, Task};
 use crate::transport::{Become, BecomeMethod, Transport};
 use crate::vars::{Vars, combine};
+use futures_util::FutureExt;
 use serde_json::{Value, json};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,7 +157,9 @@ impl RunCtx {
     }
 
     /// Runs a module task on a host, with its loop, conditions and retries; emits
-    /// [`Event::HostStart`] and the per-item events; registers the result.
+    /// [`Event::HostStart`] and the per-item events; registers the result. A panic on the
+    /// way is this host's failed result, naming the host and the task, so the other hosts,
+    /// the recap and teardown still happen.
     pub(crate) async fn run_task(
         &self,
         play: &PlayCtx,
@@ -165,6 +169,38 @@ impl RunCtx {
         task_id: u32,
         iters: Iters,
     ) -> TaskOutcome {
+        let host = hs.name.clone();
+        let started = (now_epoch(), std::time::Instant::now());
+        // Unwind safety: what a panic may leave half-updated is this host's own state (its
+        // facts), and the run's shared locks ignore poisoning.
+        let run = AssertUnwindSafe(self.run_task_caught(play, hs, task, scope, task_id, iters));
+        match run.catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(payload) => TaskOutcome {
+                start: started.0,
+                duration: started.1.elapsed().as_secs_f64(),
+                ..TaskOutcome::failed(format!(
+                    "internal error: horde panicked running task \"{}\" ({}) on {host}: {}",
+                    task.display_name(),
+                    task.origin,
+                    super::panic_message(payload.as_ref())
+                ))
+            },
+        }
+    }
+
+    /// [`RunCtx::run_task`] inside its panic guard.
+    async fn run_task_caught(
+        &self,
+        play: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        scope: &Common,
+        task_id: u32,
+        iters: Iters,
+    ) -> TaskOutcome {
+        #[cfg(test)]
+        tests::panic_hook(task, &hs.name);
         let _ = self.events.send(Event::HostStart {
             task_id,
             host: hs.name.clone(),
@@ -1324,4 +1360,90 @@ fn glob_files(pattern: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{RunSpec, Stop};
+    use std::sync::Arc;
+    use tokio::sync::mpsc;
+
+    /// A task named `panic on HOST` panics on that host (compiled in tests only: horde
+    /// itself has no way to panic on purpose).
+    pub(super) fn panic_hook(task: &Task, host: &str) {
+        if task.name.as_deref() == Some(&format!("panic on {host}")) {
+            panic!("a test panic");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_one_hosts_task_fails_that_host_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pb.yml");
+        std::fs::write(
+            &path,
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: panic on h2\n      debug: {msg: first}\n    - debug: {msg: second}\n  teardown:\n    - debug: {msg: cleaned}\n",
+        )
+        .unwrap();
+        let inventory = crate::inventory::load(&["h1,h2,h3,".to_string()])
+            .unwrap()
+            .inventory;
+        let spec = RunSpec {
+            playbooks: vec![crate::playbook::load(&path).unwrap()],
+            inventory: Arc::new(inventory),
+            limit: None,
+            extra_vars: Vars::new(),
+            ssh: Arc::new(crate::ssh::SshContext::new(Default::default())),
+            forks: 5,
+            check: false,
+            diff: false,
+            tags: vec![],
+            skip_tags: vec![],
+            start_at_task: None,
+            become_: None,
+            force_handlers: false,
+            verbosity: 0,
+            iterations: None,
+            seed: None,
+            case: None,
+            duration: None,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let summary = crate::engine::run(spec, Stop::new(), tx).await;
+        let mut failures = vec![];
+        while let Some(event) = rx.recv().await {
+            if let Event::Host(r) = event
+                && r.status == Status::Failed
+            {
+                failures.push((r.host, value_text(&r.result["msg"])));
+            }
+        }
+        let origin = format!("{}:4:7", path.display());
+        assert_eq!(
+            failures,
+            [(
+                "h2".to_string(),
+                format!(
+                    "internal error: horde panicked running task \"panic on h2\" ({origin}) on h2: a test panic"
+                )
+            )]
+        );
+        let tally = |h: &str| {
+            let s = &summary.stats[h];
+            (s.ok, s.failed)
+        };
+        assert_eq!(
+            [tally("h1"), tally("h2"), tally("h3")],
+            [(2, 0), (0, 1), (2, 0)]
+        );
+        // Teardown ran on every host, the failed one too.
+        assert_eq!(summary.teardown.len(), 3, "{:?}", summary.teardown);
+        assert!(
+            summary
+                .teardown
+                .values()
+                .all(|s| s.ok == 1 && s.failed == 0)
+        );
+    }
 }
