@@ -9,6 +9,7 @@ use crate::ssh::{ExecOutput, ExecRequest, Session, SshContext, SshError, resolve
 use crate::transport::{Become, Transport};
 use crate::vars::{Vars, combine};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
@@ -201,31 +202,58 @@ pub struct AdhocRun {
 }
 
 /// Runs the task on every host, at most `forks` at once, sending when each host starts and
-/// its result as it ends. A panicking host task becomes an internal-error result, never a
-/// hang.
+/// its result as it ends. A panicking host task becomes that host's internal-error result,
+/// never a hang.
 pub async fn run(
     spec: AdhocRun,
     cancel: CancellationToken,
     results: mpsc::UnboundedSender<AdhocEvent>,
 ) {
-    let slots = Arc::new(Semaphore::new(spec.forks.max(1)));
-    let mut set = JoinSet::new();
-    for host in spec.hosts {
-        let (inv, task, extra, ctx, cancel, results, slots) = (
-            spec.inventory.clone(),
-            spec.task.clone(),
-            spec.extra_vars.clone(),
-            spec.ssh.clone(),
-            cancel.clone(),
-            results.clone(),
-            slots.clone(),
+    let AdhocRun {
+        inventory,
+        hosts,
+        task,
+        extra_vars,
+        ssh,
+        forks,
+    } = spec;
+    fan_out(hosts, forks, cancel, results, move |host, cancel| {
+        let (inv, task, extra, ctx) = (
+            inventory.clone(),
+            task.clone(),
+            extra_vars.clone(),
+            ssh.clone(),
         );
-        set.spawn(async move {
+        async move { run_host(&inv, &host, &task, &extra, &ctx, &cancel).await }
+    })
+    .await;
+}
+
+/// [`run`]'s fan-out: `work` for each host on its own task, at most `forks` at once.
+async fn fan_out<F, W>(
+    hosts: Vec<String>,
+    forks: usize,
+    cancel: CancellationToken,
+    results: mpsc::UnboundedSender<AdhocEvent>,
+    work: W,
+) where
+    W: Fn(String, CancellationToken) -> F,
+    F: Future<Output = Outcome> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(forks.clamp(1, Semaphore::MAX_PERMITS)));
+    let mut set = JoinSet::new();
+    // Which host each task is for: a panicked task's result still names its host.
+    let mut task_hosts = HashMap::new();
+    for host in hosts {
+        let (cancel, results, slots) = (cancel.clone(), results.clone(), slots.clone());
+        let job = work(host.clone(), cancel.clone());
+        let name = host.clone();
+        let handle = set.spawn(async move {
             let outcome = tokio::select! {
                 permit = slots.acquire_owned() => match permit {
                     Ok(_permit) => {
                         let _ = results.send(AdhocEvent::Started(host.clone()));
-                        run_host(&inv, &host, &task, &extra, &ctx, &cancel).await
+                        job.await
                     }
                     Err(_) => Outcome::Cancelled,
                 },
@@ -233,15 +261,25 @@ pub async fn run(
             };
             let _ = results.send(AdhocEvent::Finished(HostResult { host, outcome }));
         });
+        task_hosts.insert(handle.id(), name);
     }
-    while let Some(joined) = set.join_next().await {
-        if let Err(e) = joined
-            && e.is_panic()
-        {
-            let _ = results.send(AdhocEvent::Finished(HostResult {
-                host: "?".into(),
-                outcome: Outcome::Failed(format!("internal error: a host task panicked: {e}")),
-            }));
+    while let Some(joined) = set.join_next_with_id().await {
+        match joined {
+            Ok((id, ())) => {
+                task_hosts.remove(&id);
+            }
+            Err(e) => {
+                let host = task_hosts.remove(&e.id()).unwrap_or_else(|| "?".into());
+                if let Ok(payload) = e.try_into_panic() {
+                    let _ = results.send(AdhocEvent::Finished(HostResult {
+                        outcome: Outcome::Failed(format!(
+                            "internal error: horde panicked running the task on {host}: {}",
+                            engine::panic_message(payload.as_ref())
+                        )),
+                        host,
+                    }));
+                }
+            }
         }
     }
 }
@@ -345,5 +383,47 @@ mod tests {
         for (module, args, expected) in cases {
             assert_eq!(line(module, args), expected, "{args}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_host_task_is_that_hosts_failure_and_the_others_finish() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let hosts = ["web1", "web2", "web3"].map(String::from).to_vec();
+        fan_out(
+            hosts,
+            2,
+            CancellationToken::new(),
+            tx,
+            |host, _| async move {
+                if host == "web2" {
+                    panic!("boom on {host}");
+                }
+                Outcome::Failed(format!("{host} ran"))
+            },
+        )
+        .await;
+        let mut ends = Vec::new();
+        while let Some(event) = rx.recv().await {
+            if let AdhocEvent::Finished(HostResult {
+                host,
+                outcome: Outcome::Failed(msg),
+            }) = event
+            {
+                ends.push((host, msg));
+            }
+        }
+        ends.sort();
+        assert_eq!(
+            ends,
+            [
+                ("web1".to_string(), "web1 ran".to_string()),
+                (
+                    "web2".to_string(),
+                    "internal error: horde panicked running the task on web2: boom on web2"
+                        .to_string()
+                ),
+                ("web3".to_string(), "web3 ran".to_string()),
+            ]
+        );
     }
 }

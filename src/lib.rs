@@ -3,6 +3,7 @@
 //! The library never prints and never exits; the `horde` binary (`src/cli/`) does.
 
 pub mod adhoc;
+pub mod duration;
 pub mod engine;
 pub mod inventory;
 pub mod lab;

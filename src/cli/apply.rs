@@ -140,7 +140,21 @@ async fn run_async(args: ApplyArgs) -> Result<Exit> {
             console.show(&event);
         }
     }
-    let summary = runner.await.context("the run ended unexpectedly")?;
+    let summary = match runner.await {
+        Ok(summary) => summary,
+        Err(e) => {
+            // Host tasks turn their own panics into their host's failure; this one is in
+            // the dispatcher, so the run (and its teardown) stopped. Keep what was recorded.
+            results.finish(Exit::Unexpected, false);
+            leases.release().await?;
+            let why = match e.try_into_panic() {
+                Ok(payload) => engine::panic_message(payload.as_ref()),
+                Err(e) => e.to_string(),
+            };
+            eprintln!("[ERROR]: internal error: the run stopped, teardown did not run: {why}");
+            return Ok(Exit::Unexpected);
+        }
+    };
     let stats = summary.stats.values();
     let teardown_failed = summary
         .teardown

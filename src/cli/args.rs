@@ -107,15 +107,19 @@ pub struct HostsArgs {
     pub pattern: String,
 }
 
+/// The most forks: as many as the largest host range (`web[1:1000000]`) has hosts.
+const MAX_FORKS: u64 = 1_000_000;
+
 /// How many hosts at once, and the extra variables (flags as Ansible's).
 #[derive(Debug, Args)]
 pub struct WorkArgs {
-    /// How many hosts to work on at once.
+    /// How many hosts to work on at once (1 to 1000000).
     #[arg(
         short = 'f',
         long = "forks",
         value_name = "FORKS",
-        default_value_t = 50
+        default_value_t = 50,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_FORKS)
     )]
     pub forks: usize,
 
@@ -158,7 +162,8 @@ pub struct ConnectionArgs {
         short = 'T',
         long = "timeout",
         value_name = "SECONDS",
-        default_value_t = 10.0
+        default_value_t = 10.0,
+        value_parser = positive_seconds_arg
     )]
     pub timeout: f64,
 
@@ -304,7 +309,8 @@ pub struct RunArgs {
     #[arg(
         long = "command-timeout",
         value_name = "SECONDS",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        value_parser = seconds_arg
     )]
     pub command_timeout: f64,
 
@@ -418,7 +424,7 @@ pub enum ColorChoice {
 #[command(next_help_heading = "Fleet tests")]
 pub struct OrchestrationArgs {
     /// Run every task that has `iterations:` N times per host instead.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=u64::from(u32::MAX)))]
     pub iterations: Option<u64>,
 
     /// Seed of the random orders (`strategy: shuffle`, `order: shuffle`); a run prints
@@ -447,4 +453,24 @@ pub struct OrchestrationArgs {
 
 fn parse_duration_arg(s: &str) -> Result<std::time::Duration, String> {
     horde::playbook::parse_duration(s)
+}
+
+/// Seconds (`--command-timeout`): from 0 to 100 years (`Duration` cannot hold every f64).
+fn seconds_arg(s: &str) -> Result<f64, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    horde::duration::from_secs(secs)?;
+    Ok(secs)
+}
+
+/// Seconds more than 0 (`-T/--timeout`).
+fn positive_seconds_arg(s: &str) -> Result<f64, String> {
+    let secs = seconds_arg(s)?;
+    if secs > 0.0 {
+        Ok(secs)
+    } else {
+        Err("the timeout must be more than 0 seconds".into())
+    }
 }

@@ -16,7 +16,6 @@ use horde::transport::{Become, BecomeMethod};
 use horde::vars::python_json;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub fn run(args: RunArgs) -> Result<Exit> {
@@ -46,13 +45,8 @@ pub fn target_defaults(c: &ConnectionArgs) -> Result<TargetDefaults> {
             _ => None,
         },
     };
-    if !(c.timeout > 0.0 && c.timeout.is_finite()) {
-        return Err(UsageError(format!(
-            "-T/--timeout must be a positive number of seconds, not {}",
-            c.timeout
-        ))
-        .into());
-    }
+    let timeout = horde::duration::from_secs(c.timeout)
+        .map_err(|e| UsageError(format!("-T/--timeout: {e}")))?;
     Ok(TargetDefaults {
         user: c.user.clone(),
         private_key: c.private_key.clone(),
@@ -61,7 +55,7 @@ pub fn target_defaults(c: &ConnectionArgs) -> Result<TargetDefaults> {
         } else {
             None
         },
-        timeout: Duration::from_secs_f64(c.timeout),
+        timeout,
         host_key_policy,
         known_hosts_file: c.known_hosts.clone(),
         ssh_config,
@@ -106,12 +100,13 @@ async fn run_async(args: RunArgs) -> Result<Exit> {
         .into());
     }
     let extra = args.work.extra_vars()?;
+    let timeout = horde::duration::from_secs(args.command_timeout)
+        .map_err(|e| UsageError(format!("--command-timeout: {e}")))?;
     let task = AdhocTask {
         module,
         args: args.args.clone(),
         become_: become_settings(&args.become_)?,
-        timeout: (args.command_timeout > 0.0)
-            .then(|| Duration::from_secs_f64(args.command_timeout)),
+        timeout: (!timeout.is_zero()).then_some(timeout),
     };
     task.command_line().map_err(UsageError)?;
     let defaults = target_defaults(&args.connection)?;

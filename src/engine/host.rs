@@ -9,7 +9,9 @@ use crate::modules::{self, Args, Ctx, to_bool};
 use crate::playbook::{Action, Common, Loop, LoopKind, Task};
 use crate::transport::{Become, BecomeMethod, Transport};
 use crate::vars::{Vars, combine};
+use futures_util::FutureExt;
 use serde_json::{Value, json};
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -155,7 +157,9 @@ impl RunCtx {
     }
 
     /// Runs a module task on a host, with its loop, conditions and retries; emits
-    /// [`Event::HostStart`] and the per-item events; registers the result.
+    /// [`Event::HostStart`] and the per-item events; registers the result. A panic on the
+    /// way is this host's failed result, naming the host and the task, so the other hosts,
+    /// the recap and teardown still happen.
     pub(crate) async fn run_task(
         &self,
         play: &PlayCtx,
@@ -165,6 +169,38 @@ impl RunCtx {
         task_id: u32,
         iters: Iters,
     ) -> TaskOutcome {
+        let host = hs.name.clone();
+        let started = (now_epoch(), std::time::Instant::now());
+        // Unwind safety: what a panic may leave half-updated is this host's own state (its
+        // facts), and the run's shared locks ignore poisoning.
+        let run = AssertUnwindSafe(self.run_task_caught(play, hs, task, scope, task_id, iters));
+        match run.catch_unwind().await {
+            Ok(outcome) => outcome,
+            Err(payload) => TaskOutcome {
+                start: started.0,
+                duration: started.1.elapsed().as_secs_f64(),
+                ..TaskOutcome::failed(format!(
+                    "internal error: horde panicked running task \"{}\" ({}) on {host}: {}",
+                    task.display_name(),
+                    task.origin,
+                    super::panic_message(payload.as_ref())
+                ))
+            },
+        }
+    }
+
+    /// [`RunCtx::run_task`] inside its panic guard.
+    async fn run_task_caught(
+        &self,
+        play: &PlayCtx,
+        hs: &mut HostState,
+        task: &Task,
+        scope: &Common,
+        task_id: u32,
+        iters: Iters,
+    ) -> TaskOutcome {
+        #[cfg(test)]
+        tests::panic_hook(task, &hs.name);
         let _ = self.events.send(Event::HostStart {
             task_id,
             host: hs.name.clone(),
@@ -211,8 +247,10 @@ impl RunCtx {
                 .await
             }
             Some((first, count)) => {
-                let mut outcomes = Vec::with_capacity(count as usize);
-                for i in first..first + count {
+                // Grown as the runs end: `count` may be up to u32::MAX.
+                let mut outcomes = Vec::with_capacity(count.min(1024) as usize);
+                let last = first.saturating_add(count.saturating_sub(1));
+                for i in first..=last {
                     if play.cancel.is_cancelled() {
                         break;
                     }
@@ -266,19 +304,28 @@ impl RunCtx {
         let Some(v) = &task.iterations else {
             return Ok(None);
         };
-        if let Some(n) = self.spec.iterations {
-            return Ok(Some(n.clamp(1, u64::from(u32::MAX)) as u32));
-        }
-        let v = self
-            .templar
-            .render(v, vars)
-            .map_err(|e| format!("iterations: {e}"))?;
-        let n = v
-            .as_u64()
-            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        let (n, v) = match self.spec.iterations {
+            Some(n) => (Some(n), json!(n)),
+            None => {
+                let v = self
+                    .templar
+                    .render(v, vars)
+                    .map_err(|e| format!("iterations: {e}"))?;
+                let n = v
+                    .as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()));
+                (n, v)
+            }
+        };
+        n.and_then(|n| u32::try_from(n).ok())
             .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("iterations must be a whole number of at least 1, not {v}"))?;
-        Ok(Some(n.min(u64::from(u32::MAX)) as u32))
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "iterations must be a whole number from 1 to {}, not {v}",
+                    u32::MAX
+                )
+            })
     }
 
     /// One run of the task: `when`, then its loop or its attempts.
@@ -446,6 +493,7 @@ impl RunCtx {
         }
         let mut results = Vec::with_capacity(items.len());
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
+        let mut pause_error = None;
         let total = items.len();
         let all_items = items.clone();
         for (index, item) in items.into_iter().enumerate() {
@@ -527,13 +575,22 @@ impl RunCtx {
                     .as_f64()
                     .or_else(|| secs.as_str().and_then(|s| s.parse().ok()))
             {
-                tokio::time::sleep(Duration::from_secs_f64(s.max(0.0))).await;
+                match wait_of("loop_control.pause", s) {
+                    Ok(d) => tokio::time::sleep(d).await,
+                    Err(e) => {
+                        // The items done so far stay in the result.
+                        any_failed = true;
+                        pause_error = Some(e);
+                        break;
+                    }
+                }
             }
         }
         let mut r = modules::ok(any_changed);
         let status = if any_failed {
             r.insert("failed".into(), json!(true));
-            r.insert("msg".into(), json!("One or more items failed"));
+            let msg = pause_error.unwrap_or_else(|| "One or more items failed".into());
+            r.insert("msg".into(), json!(msg));
             Status::Failed
         } else if all_skipped {
             r.insert("skipped".into(), json!(true));
@@ -670,20 +727,25 @@ impl RunCtx {
         vars: &Vars,
         delegated_to: Option<&str>,
     ) -> Attempt {
-        let retries = match self.render_number(task.retries.as_ref(), vars, 3.0) {
-            Ok(n) => n as i64,
-            Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
-        };
-        let delay = match self.render_number(task.delay.as_ref(), vars, 5.0) {
-            Ok(n) => n,
-            Err(e) => return Attempt::Done(modules::failed(format!("delay: {e}"))),
-        };
-        let max = if task.until.is_some() {
-            retries.max(0) + 1
+        // `retries` and `delay` count only with `until`, as in Ansible.
+        let (max, delay) = if task.until.is_some() {
+            let retries = match self.render_retries(task.retries.as_ref(), vars) {
+                Ok(n) => n,
+                Err(e) => return Attempt::Done(modules::failed(format!("retries: {e}"))),
+            };
+            let delay = self
+                .render_number(task.delay.as_ref(), vars, 5.0)
+                .map_err(|e| format!("delay: {e}"))
+                .and_then(|secs| wait_of("delay", secs));
+            match delay {
+                // A huge `retries` is as good as endless (Python's int has no limit).
+                Ok(d) => (retries.max(0).saturating_add(1), d),
+                Err(e) => return Attempt::Done(modules::failed(e)),
+            }
         } else {
-            1
+            (1, Duration::ZERO)
         };
-        let mut attempt = 1;
+        let mut attempt: i64 = 1;
         loop {
             let began = std::time::Instant::now();
             let mut r = match self
@@ -727,13 +789,45 @@ impl RunCtx {
             });
             attempt += 1;
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))) => {}
+                _ = tokio::time::sleep(delay) => {}
                 _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
         }
     }
 
-    /// A number that may be templated (`retries`, `delay`), or the default.
+    /// `retries` templated, read as Python's `int()` reads it (Ansible's `retries` is an
+    /// int): a float is truncated, a number past i64 saturates, text must be a whole
+    /// number. Unset or null: 3.
+    fn render_retries(&self, v: Option<&Value>, vars: &Vars) -> Result<i64, String> {
+        let Some(v) = v else {
+            return Ok(3);
+        };
+        let v = self.templar.render(v, vars).map_err(|e| e.to_string())?;
+        let whole = |t: &str| {
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+        };
+        match &v {
+            Value::Null => Ok(3),
+            Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => Ok(i),
+                // `as` saturates at i64::MIN and i64::MAX.
+                (None, Some(f)) if f.is_finite() => Ok(f as i64),
+                _ => Err(format!("{v} is not a whole number")),
+            },
+            Value::String(t) if whole(t.trim()) => {
+                let t = t.trim();
+                Ok(t.parse().unwrap_or(if t.starts_with('-') {
+                    i64::MIN
+                } else {
+                    i64::MAX
+                }))
+            }
+            _ => Err(format!("{v} is not a whole number")),
+        }
+    }
+
+    /// A number that may be templated (`delay`), or the default.
     fn render_number(&self, v: Option<&Value>, vars: &Vars, default: f64) -> Result<f64, String> {
         let Some(v) = v else {
             return Ok(default);
@@ -823,9 +917,13 @@ impl RunCtx {
         if name == "pause" {
             let secs = args.float("seconds").ok().flatten().unwrap_or(0.0)
                 + 60.0 * args.float("minutes").ok().flatten().unwrap_or(0.0);
+            let wait = match wait_of("pause", secs) {
+                Ok(d) => d,
+                Err(e) => return fail(e),
+            };
             let started = std::time::Instant::now();
             tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs_f64(secs.max(0.0))) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = play.cancel.cancelled() => return Attempt::Unreachable("interrupted".into()),
             }
             let mut r = modules::ok(false);
@@ -871,11 +969,19 @@ impl RunCtx {
         let timeout = match &full.timeout {
             None => None,
             Some(t) => match self.templar.render(t, vars) {
-                Ok(v) => v
+                Ok(v) => match v
                     .as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .filter(|s| *s > 0.0)
-                    .map(Duration::from_secs_f64),
+                    .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                {
+                    // 0 or less: no timeout, as Ansible's.
+                    Some(secs) if secs > 0.0 || secs.is_nan() => {
+                        match crate::duration::from_secs(secs) {
+                            Ok(d) => Some(d),
+                            Err(e) => return fail(format!("timeout: {e}")),
+                        }
+                    }
+                    _ => None,
+                },
                 Err(e) => return fail(format!("timeout: {e}")),
             },
         };
@@ -1147,6 +1253,13 @@ fn iterated(outcomes: Vec<TaskOutcome>) -> TaskOutcome {
     }
 }
 
+/// A wait from a task key (`delay`, `loop_control.pause`, `pause`): less than 0 is no
+/// wait; not a number or past 100 years is an error naming the key.
+fn wait_of(key: &str, secs: f64) -> Result<Duration, String> {
+    let secs = if secs < 0.0 { 0.0 } else { secs };
+    crate::duration::from_secs(secs).map_err(|e| format!("{key}: {e}"))
+}
+
 /// Now, in seconds since the Unix epoch.
 pub(crate) fn now_epoch() -> f64 {
     std::time::SystemTime::now()
@@ -1247,4 +1360,90 @@ fn glob_files(pattern: &str) -> Vec<String> {
         .collect();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{RunSpec, Stop};
+    use std::sync::Arc;
+    use tokio::sync::mpsc;
+
+    /// A task named `panic on HOST` panics on that host (compiled in tests only: horde
+    /// itself has no way to panic on purpose).
+    pub(super) fn panic_hook(task: &Task, host: &str) {
+        if task.name.as_deref() == Some(&format!("panic on {host}")) {
+            panic!("a test panic");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_one_hosts_task_fails_that_host_and_the_run_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pb.yml");
+        std::fs::write(
+            &path,
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: panic on h2\n      debug: {msg: first}\n    - debug: {msg: second}\n  teardown:\n    - debug: {msg: cleaned}\n",
+        )
+        .unwrap();
+        let inventory = crate::inventory::load(&["h1,h2,h3,".to_string()])
+            .unwrap()
+            .inventory;
+        let spec = RunSpec {
+            playbooks: vec![crate::playbook::load(&path).unwrap()],
+            inventory: Arc::new(inventory),
+            limit: None,
+            extra_vars: Vars::new(),
+            ssh: Arc::new(crate::ssh::SshContext::new(Default::default())),
+            forks: 5,
+            check: false,
+            diff: false,
+            tags: vec![],
+            skip_tags: vec![],
+            start_at_task: None,
+            become_: None,
+            force_handlers: false,
+            verbosity: 0,
+            iterations: None,
+            seed: None,
+            case: None,
+            duration: None,
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let summary = crate::engine::run(spec, Stop::new(), tx).await;
+        let mut failures = vec![];
+        while let Some(event) = rx.recv().await {
+            if let Event::Host(r) = event
+                && r.status == Status::Failed
+            {
+                failures.push((r.host, value_text(&r.result["msg"])));
+            }
+        }
+        let origin = format!("{}:4:7", path.display());
+        assert_eq!(
+            failures,
+            [(
+                "h2".to_string(),
+                format!(
+                    "internal error: horde panicked running task \"panic on h2\" ({origin}) on h2: a test panic"
+                )
+            )]
+        );
+        let tally = |h: &str| {
+            let s = &summary.stats[h];
+            (s.ok, s.failed)
+        };
+        assert_eq!(
+            [tally("h1"), tally("h2"), tally("h3")],
+            [(2, 0), (0, 1), (2, 0)]
+        );
+        // Teardown ran on every host, the failed one too.
+        assert_eq!(summary.teardown.len(), 3, "{:?}", summary.teardown);
+        assert!(
+            summary
+                .teardown
+                .values()
+                .all(|s| s.ok == 1 && s.failed == 0)
+        );
+    }
 }

@@ -94,6 +94,15 @@ pub struct RunSummary {
     pub interrupted: bool,
 }
 
+/// The message of a panic's payload (`panic!` gives a `&str` or a `String`).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
 /// What makes a task's id (see [`Event::TaskStart`]): its origin, kind and matrix case.
 pub(crate) type TaskIdKey = (String, TaskKind, Option<String>);
 

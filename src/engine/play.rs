@@ -45,7 +45,7 @@ pub async fn run(spec: RunSpec, stop: Stop, events: mpsc::UnboundedSender<Event>
     let extra = Arc::new(spec.extra_vars.clone());
     let ctx = RunCtx {
         pool: Pool::new(inv.clone(), extra, spec.ssh.clone()),
-        forks: Arc::new(Semaphore::new(spec.forks.max(1))),
+        forks: Arc::new(Semaphore::new(spec.forks.clamp(1, Semaphore::MAX_PERMITS))),
         started: (spec.start_at_task.is_none()).into(),
         spec,
         templar: Templar::new(),

@@ -38,7 +38,8 @@ impl RunCtx {
             }
         };
         let start = Instant::now();
-        let end = duration.map(|d| start + d);
+        // Past what an Instant holds: no end (the run's own stop still ends it).
+        let end = duration.and_then(|d| start.checked_add(d));
         let loops = ev
             .schedule
             .iter()
@@ -86,7 +87,11 @@ impl RunCtx {
         let mut running = FuturesUnordered::new();
         'schedule: loop {
             let due = match entry.every {
-                Some(every) => start + every * k,
+                Some(every) => match due_at(start, every, k) {
+                    Some(due) => due,
+                    // Never, in this process's lifetime.
+                    None => break,
+                },
                 None if k == 0 => start,
                 None => break,
             };
@@ -110,7 +115,10 @@ impl RunCtx {
                     due: (due - start).as_secs_f64(),
                 });
             }
-            k += 1;
+            let Some(next) = k.checked_add(1) else {
+                break;
+            };
+            k = next;
         }
         loop {
             tokio::select! {
@@ -149,5 +157,27 @@ impl RunCtx {
                 }
             });
         join_all(runs).await;
+    }
+}
+
+/// The k-th run's time, start + k * every; `None` past what an `Instant` holds.
+fn due_at(start: Instant, every: Duration, k: u32) -> Option<Instant> {
+    every.checked_mul(k).and_then(|d| start.checked_add(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_past_what_an_instant_holds_is_none_not_a_panic() {
+        let start = Instant::now();
+        let every = Duration::from_secs(7);
+        assert_eq!(
+            due_at(start, every, 3),
+            Some(start + Duration::from_secs(21))
+        );
+        assert_eq!(due_at(start, Duration::from_secs(u64::MAX / 2), 3), None);
+        assert_eq!(due_at(start, Duration::from_secs(u64::MAX / 4), 3), None);
     }
 }

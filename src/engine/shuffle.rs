@@ -20,6 +20,9 @@ use std::sync::{Arc, Mutex};
 /// One job: a host (index), a task (index), an iteration (for tasks with `iterations`).
 type Job = (usize, usize, Option<u32>);
 
+/// The most jobs listed to shuffle (24 bytes each): `iterations` may be up to u32::MAX.
+const MAX_JOBS: usize = 1 << 22;
+
 /// What jobs learn about their host, merged back as they finish.
 struct Shared {
     facts: Vars,
@@ -64,6 +67,7 @@ impl RunCtx {
             while work.next().await.is_some() {}
         }
         let mut jobs: Vec<Job> = Vec::new();
+        let mut in_order = vec![false; tasks.len()];
         for (hi, hs) in states.iter().enumerate() {
             if hs.failed || hs.unreachable {
                 continue;
@@ -72,7 +76,20 @@ impl RunCtx {
                 let full = task.common.inherit(scope);
                 let vars = self.task_vars(pctx, hs, &full);
                 match self.iterations(task, &vars) {
-                    Ok(Some(n)) => jobs.extend((1..=n).map(|i| (hi, ti, Some(i)))),
+                    Ok(Some(n)) if jobs.len().saturating_add(n as usize) <= MAX_JOBS => {
+                        jobs.extend((1..=n).map(|i| (hi, ti, Some(i))))
+                    }
+                    // Too many to list: the host's iterations of the task are one job.
+                    Ok(Some(n)) => {
+                        if !std::mem::replace(&mut in_order[ti], true) {
+                            self.warn(format!(
+                                "{}: {n} iterations would make more than {MAX_JOBS} shuffled jobs: \
+                                 a host's iterations of this task run in order, as one job",
+                                task.origin
+                            ));
+                        }
+                        jobs.push((hi, ti, None));
+                    }
                     _ => jobs.push((hi, ti, None)),
                 }
             }

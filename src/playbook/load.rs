@@ -880,10 +880,11 @@ impl Loader {
                 "delay" => task.delay = Some(v.to_value()),
                 "iterations" => {
                     let value = v.to_value();
+                    let in_range = |n: u64| (1..=u64::from(u32::MAX)).contains(&n);
                     let literal_ok = match &value {
-                        Value::Number(n) => n.as_u64().is_some_and(|n| n >= 1),
+                        Value::Number(n) => n.as_u64().is_some_and(in_range),
                         Value::String(t) => {
-                            t.contains("{{") || t.trim().parse::<u64>().is_ok_and(|n| n >= 1)
+                            t.contains("{{") || t.trim().parse::<u64>().is_ok_and(in_range)
                         }
                         _ => false,
                     };
@@ -891,7 +892,10 @@ impl Loader {
                         return Err(err(
                             file,
                             v,
-                            "iterations must be a whole number of at least 1 (or a template)",
+                            format!(
+                                "iterations must be a whole number from 1 to {} (or a template)",
+                                u32::MAX
+                            ),
                         ));
                     }
                     task.iterations = Some(value);
@@ -1324,6 +1328,53 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn a_duration_past_100_years_is_refused_with_its_key_and_position() {
+        for (text, key, line) in [
+            (
+                "- hosts: all\n  teardown_timeout: 1e20\n  tasks: []\n",
+                "teardown_timeout",
+                2,
+            ),
+            (
+                "- hosts: all\n  events:\n    duration: 1e19\n    schedule:\n      - every: 1s\n        tasks: []\n",
+                "duration",
+                3,
+            ),
+            (
+                "- hosts: all\n  events:\n    schedule:\n      - every: 1e19\n        tasks: []\n",
+                "every",
+                4,
+            ),
+            (
+                "- hosts: all\n  tasks:\n    - command: \"true\"\n      expect: {max_duration: 99999999999d}\n",
+                "max_duration",
+                4,
+            ),
+        ] {
+            let e = load_text(text).unwrap_err();
+            assert_eq!(e.origin.pos.unwrap().line, line, "{key}: {}", e.message);
+            assert!(e.message.starts_with(&format!("{key}: ")), "{}", e.message);
+            assert!(e.message.contains("100 years"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn iterations_past_u32_are_refused_with_their_position() {
+        let pb = |n: &str| {
+            format!("- hosts: all\n  tasks:\n    - command: \"true\"\n      iterations: {n}\n")
+        };
+        for n in ["4294967296", "\"4294967296\"", "0", "1e3"] {
+            let e = load_text(&pb(n)).unwrap_err();
+            assert_eq!(e.origin.pos.unwrap().line, 4, "{n}");
+            assert_eq!(
+                e.message,
+                "iterations must be a whole number from 1 to 4294967295 (or a template)"
+            );
+        }
+        assert!(load_text(&pb("4294967295")).is_ok());
     }
 
     #[test]

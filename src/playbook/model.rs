@@ -159,14 +159,13 @@ pub struct Expect {
 
 /// A duration as written in a playbook or on the command line: seconds as a number, or
 /// numbers with units (`200ms`, `5s`, `5m`, `3h`, `1d`, `1h30m`).
+/// At most [`crate::duration::MAX`] (100 years).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
+    let bounded =
+        |secs: f64| crate::duration::from_secs(secs).map_err(|e| format!("{text:?}: {e}"));
     if let Ok(secs) = t.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(Duration::from_secs_f64(secs))
-        } else {
-            Err(format!("{text:?} is not a duration"))
-        };
+        return bounded(secs);
     }
     let bad = || {
         format!(
@@ -201,7 +200,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += n * factor;
         rest = rest[unit_len..].trim_start();
     }
-    Ok(Duration::from_secs_f64(total))
+    bounded(total)
 }
 
 /// A duration value from YAML: a number of seconds or a string with units.
@@ -377,5 +376,26 @@ mod tests {
         assert!(d("5 parsecs").is_err());
         assert!(d("-1").is_err());
         assert!(d("m").is_err());
+    }
+
+    #[test]
+    fn durations_out_of_range_are_refused_not_a_panic() {
+        for text in [
+            "1e20",
+            "-1",
+            "inf",
+            "NaN",
+            "1e400",
+            "36600d",
+            &format!("{}d", "9".repeat(400)),
+        ] {
+            let e = parse_duration(text).unwrap_err();
+            assert!(e.starts_with(&format!("{text:?}: ")), "{e}");
+            assert!(e.contains("100 years"), "{e}");
+        }
+        assert_eq!(
+            parse_duration("36500d").map(|d| d.as_secs()),
+            Ok(100 * 365 * 86400)
+        );
     }
 }

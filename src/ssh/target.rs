@@ -299,11 +299,16 @@ pub fn resolve(name: &str, vars: &Vars, defaults: &TargetDefaults) -> Result<Tar
             ],
         },
     };
-    let connect_timeout = match var("ansible_ssh_timeout").or_else(|| var("ansible_timeout")) {
-        Some(t) => Duration::from_secs_f64(
-            t.parse()
-                .map_err(|_| err(format!("ansible_ssh_timeout {t:?} is not a number")))?,
-        ),
+    let timeout_var = ["ansible_ssh_timeout", "ansible_timeout"]
+        .into_iter()
+        .find_map(|k| var(k).map(|t| (k, t)));
+    let connect_timeout = match timeout_var {
+        Some((key, t)) => t
+            .trim()
+            .parse()
+            .map_err(|_| format!("{t:?} is not a number"))
+            .and_then(crate::duration::from_secs)
+            .map_err(|e| err(format!("{key}: {e}")))?,
         None => option("connecttimeout")
             .and_then(|t| t.parse().ok())
             .or(cfg.connect_timeout)
@@ -500,6 +505,32 @@ mod tests {
             (t.address.as_str(), t.port, t.user.as_str()),
             ("web2", 22, "cli")
         );
+    }
+
+    #[test]
+    fn a_timeout_out_of_range_names_the_host_and_the_variable() {
+        for (key, value) in [
+            ("ansible_timeout", json!("-1")),
+            ("ansible_timeout", json!("inf")),
+            ("ansible_ssh_timeout", json!(1e20)),
+            ("ansible_ssh_timeout", json!("soon")),
+        ] {
+            let e = resolve(
+                "web1",
+                &vars(json!({ key: value })),
+                &TargetDefaults::default(),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.starts_with(&format!("host web1: {key}: ")), "{e}");
+        }
+        let t = resolve(
+            "web1",
+            &vars(json!({"ansible_timeout": "2.5"})),
+            &TargetDefaults::default(),
+        )
+        .unwrap();
+        assert_eq!(t.connect_timeout, Duration::from_millis(2500));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod apply_parity;
 mod console;
 mod examples;
 mod fleet;
+mod input_errors;
 mod inventory_errors;
 mod inventory_parity;
 mod lab;
