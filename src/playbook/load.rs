@@ -1257,7 +1257,7 @@ mod tests {
         let e = load_text(&("- ".repeat(40_000) + "1")).unwrap_err();
         assert!(
             e.to_string()
-                .ends_with("pb.yml:1:513: invalid YAML: nesting deeper than 256 levels"),
+                .ends_with("pb.yml:1:257: invalid YAML: nesting deeper than 128 levels"),
             "{e}"
         );
     }

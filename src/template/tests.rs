@@ -353,3 +353,32 @@ proptest::proptest! {
         let _ = t.render_file(&src, "f.j2", &vars());
     }
 }
+
+/// `from_yaml` of host output runs on a tokio worker's 2 MiB stack: a document nested as
+/// deep as the YAML loader allows converts there, and a deeper one is an error.
+#[test]
+fn from_yaml_of_deep_text_fits_a_worker_stack() {
+    let run = || {
+        let t = Templar::new();
+        let mut v = vars();
+        let deep = "- ".repeat(128) + "1";
+        v.insert("deep".into(), json!(deep));
+        v.insert("deeper".into(), json!("- ".repeat(129) + "1"));
+        let got = t.render(&json!("{{ deep | from_yaml | to_json }}"), &v);
+        let err = t.render(&json!("{{ deeper | from_yaml }}"), &v);
+        (got, err)
+    };
+    let (got, err) = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+    let want = "[".repeat(128) + "1" + &"]".repeat(128);
+    assert_eq!(got, Ok(json!(want)));
+    let err = err.unwrap_err().message;
+    assert!(
+        err.contains("from_yaml: 1:257: nesting deeper than 128 levels"),
+        "{err}"
+    );
+}

@@ -11,9 +11,11 @@ use super::resolve;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::HashMap;
 
-/// How deep collections may nest, aliases included. saphyr refuses flow collections past
-/// 255 levels on its own; this also bounds block collections.
-pub const MAX_NESTING: usize = 256;
+/// How deep collections may nest, aliases included: serde_json's limit for JSON. saphyr
+/// refuses flow collections past 255 levels on its own; this also bounds block ones, and
+/// leaves the recursive code that converts the tree (`from_yaml` in a template, on a 2 MiB
+/// worker stack) room to spare even in a debug build.
+pub const MAX_NESTING: usize = 128;
 
 /// The fewest nodes anchors and aliases may copy in any document; a larger document may
 /// copy [`ALIAS_COPIES_PER_BYTE`] nodes per byte of its text.
@@ -448,14 +450,14 @@ mod tests {
     #[test]
     fn nesting_too_deep_is_an_error_at_the_collection() {
         let err = load(&("- ".repeat(40_000) + "1")).unwrap_err();
-        assert_eq!(err.to_string(), "1:513: nesting deeper than 256 levels");
+        assert_eq!(err.to_string(), "1:257: nesting deeper than 128 levels");
         let mut text = String::new();
         for i in 0..300 {
             text += &format!("{}k:\n", "  ".repeat(i));
         }
         let err = load(&text).unwrap_err();
-        assert_eq!(err.message, "nesting deeper than 256 levels");
-        assert_eq!(err.pos.line, 257, "{err}");
+        assert_eq!(err.message, "nesting deeper than 128 levels");
+        assert_eq!(err.pos.line, 129, "{err}");
         // saphyr refuses deep flow collections itself.
         assert!(load(&"[".repeat(40_000)).is_err());
     }
@@ -467,7 +469,7 @@ mod tests {
             text += &format!("a{i}: &a{i} [*a{}]\n", i - 1);
         }
         let err = load(&text).unwrap_err();
-        assert_eq!(err.to_string(), "256:14: nesting deeper than 256 levels");
+        assert_eq!(err.to_string(), "128:14: nesting deeper than 128 levels");
     }
 
     /// A tree as deep as allowed is built, converted, cloned and dropped on a worker stack.
