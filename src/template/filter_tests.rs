@@ -553,6 +553,7 @@ fn huge_sizes_are_template_errors() {
         ("{{ '%100000s' | format('r') | length }}", json!(100000)),
         ("{{ '%%%ds' | format(3) }}", json!("%3s")),
         ("{{ '{:.3e}'.format(1.5) }}", json!("1.500e+00")),
+        ("{{ '{:.70000}'.format('abc') }}", json!("abc")),
         ("{{ [1] | to_json(indent=100000) | length }}", json!(100005)),
         (
             "{{ [1, 2] | product(['a']) | list }}",

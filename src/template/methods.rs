@@ -276,13 +276,6 @@ fn format_spec(v: &Value, spec: &str) -> Result<String, Error> {
     } else {
         None
     };
-    // Rust's float formatting panics past this precision (Python pads with zeros).
-    if let Some(p) = precision.filter(|&p| p > u16::MAX as usize) {
-        return Err(fail(format!(
-            "format precision {p} is too large (at most {})",
-            u16::MAX
-        )));
-    }
     let kind = chars[i..].iter().collect::<String>();
     let number = v.kind() == minijinja::value::ValueKind::Number;
     let float = f64::try_from(v.clone()).ok();
@@ -316,6 +309,13 @@ fn format_spec(v: &Value, spec: &str) -> Result<String, Error> {
         "" | "f" | "F" | "e" | "E" | "%" | "g" if number => {
             let f = float.ok_or_else(bad)?;
             let p = precision.unwrap_or(6);
+            // Rust's float formatting panics past this precision (Python pads with zeros).
+            if p > u16::MAX as usize {
+                return Err(fail(format!(
+                    "format precision {p} is too large (at most {})",
+                    u16::MAX
+                )));
+            }
             let body = match kind.as_str() {
                 "" if precision.is_none() => crate::vars::python_float_repr(f.abs()),
                 "f" | "F" => format!("{:.p$}", f.abs()),

@@ -145,7 +145,7 @@ struct Anchored {
 }
 
 /// The size of a composed node.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Shape {
     /// Nodes in the tree, the root included.
     nodes: usize,
