@@ -2,6 +2,10 @@
 
 use serde_json::{Map, Value};
 
+/// How deep brackets may nest: CPython's tokenizer refuses a 201st level ("too many nested
+/// parentheses"), and Ansible then keeps the text.
+const MAX_NESTING: usize = 200;
+
 /// Types an INI value as Ansible does: `ast.literal_eval` when the text is a Python
 /// literal (numbers, quoted strings, True/False/None, lists, tuples, dicts, sets), the
 /// text itself otherwise.
@@ -10,6 +14,7 @@ pub fn literal_eval(text: &str) -> Value {
         s: text.as_bytes(),
         src: text,
         i: 0,
+        depth: 0,
     };
     match p.expr_top() {
         Some(v) => v,
@@ -21,6 +26,8 @@ struct Lit<'a> {
     s: &'a [u8],
     src: &'a str,
     i: usize,
+    /// Brackets open around the current position.
+    depth: usize,
 }
 
 impl Lit<'_> {
@@ -71,13 +78,20 @@ impl Lit<'_> {
         self.ws();
         let c = self.peek()?;
         let v = match c {
-            b'[' => self.seq(b']')?,
-            b'(' => self.seq(b')')?,
-            b'{' => self.brace()?,
+            b'[' => self.nested(|p| p.seq(b']'))?,
+            b'(' => self.nested(|p| p.seq(b')'))?,
+            b'{' => self.nested(Self::brace)?,
             b'\'' | b'"' => self.strings()?,
             b'+' | b'-' => {
                 self.i += 1;
                 self.ws();
+                // A sign applies to a number only: `--1` and `-(-1)` are malformed.
+                let operand = self.s[self.i..]
+                    .iter()
+                    .find(|c| !matches!(c, b'(' | b' ' | b'\t' | b'\x0c'));
+                if matches!(operand, Some(b'+' | b'-')) {
+                    return None;
+                }
                 let v = self.expr()?;
                 let neg = c == b'-';
                 match v {
@@ -97,6 +111,17 @@ impl Lit<'_> {
             _ => return None,
         };
         Some(v)
+    }
+
+    /// Parses a bracketed literal one level deeper, or fails past [`MAX_NESTING`].
+    fn nested(&mut self, parse: impl FnOnce(&mut Self) -> Option<Value>) -> Option<Value> {
+        if self.depth == MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let v = parse(self);
+        self.depth -= 1;
+        v
     }
 
     /// `1+2j`: Ansible keeps complex numbers as their Python `str()`, `(1+2j)`.
@@ -473,6 +498,36 @@ mod tests {
         assert_eq!(literal_eval("(5)"), json!(5));
         assert_eq!(literal_eval("1+2j"), json!("(1+2j)"));
         assert_eq!(literal_eval("{3, 1, 2}"), json!([1, 2, 3]));
+    }
+
+    /// Nesting as deep as Python allows parses; deeper nesting, or a sign on a sign, keeps
+    /// the text (`ast.literal_eval` raises and Ansible's INI plugin keeps the string), and
+    /// neither recurses without bound.
+    #[test]
+    fn deep_nesting_and_repeated_signs_keep_the_text() {
+        let nested = |n: usize, open: &str, close: &str| open.repeat(n) + "0" + &close.repeat(n);
+        let mut want = json!(0);
+        for _ in 0..MAX_NESTING {
+            want = json!([want]);
+        }
+        assert_eq!(literal_eval(&nested(MAX_NESTING, "[", "]")), want);
+        assert_eq!(literal_eval(&nested(MAX_NESTING, "(", ",)")), want);
+        assert!(literal_eval(&nested(MAX_NESTING, "{1: ", "}")).is_object());
+        for text in [
+            nested(MAX_NESTING + 1, "[", "]"),
+            nested(MAX_NESTING + 1, "{1: ", "}"),
+            nested(MAX_NESTING + 1, "(", ",)"),
+            "[".repeat(300_000),
+            "-".repeat(300_000) + "1",
+            "-(".repeat(300_000),
+        ] {
+            assert_eq!(literal_eval(&text), Value::String(text.clone()));
+        }
+        assert_eq!(literal_eval("--1"), json!("--1"));
+        assert_eq!(literal_eval("+-1"), json!("+-1"));
+        assert_eq!(literal_eval("-(-1)"), json!("-(-1)"));
+        assert_eq!(literal_eval("-(1)"), json!(-1));
+        assert_eq!(literal_eval("[-1, +2]"), json!([-1, 2]));
     }
 
     proptest::proptest! {

@@ -1290,6 +1290,16 @@ mod tests {
     }
 
     #[test]
+    fn yaml_nested_too_deep_is_named_with_position() {
+        let e = load_text(&("- ".repeat(40_000) + "1")).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("pb.yml:1:257: invalid YAML: nesting deeper than 128 levels"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn typo_in_module_is_named_with_position() {
         let e = load_text("- hosts: all\n  tasks:\n    - comand: ls\n").unwrap_err();
         assert_eq!(e.origin.pos.unwrap().line, 3);

@@ -235,10 +235,24 @@ fn set_op(a: Value, b: Value, op: SetOp) -> Result<Value, Error> {
     Ok(Value::from(out))
 }
 
+/// The most values `product` may build (combinations times their length).
+const MAX_PRODUCT_VALUES: usize = 1 << 24;
+
 fn product(first: Value, rest: Rest<Value>) -> Result<Value, Error> {
-    let mut acc: Vec<Vec<Value>> = items(&first)?.into_iter().map(|x| vec![x]).collect();
-    for other in rest.iter() {
-        let other = items(other)?;
+    let first = items(&first)?;
+    let rest = rest.iter().map(items).collect::<Result<Vec<_>, Error>>()?;
+    let lens: Vec<usize> = std::iter::once(&first).chain(&rest).map(Vec::len).collect();
+    let values = lens
+        .iter()
+        .try_fold(1usize, |n, &len| n.checked_mul(len))
+        .and_then(|n| n.checked_mul(lens.len()));
+    if values.is_none_or(|n| n > MAX_PRODUCT_VALUES) {
+        return Err(fail(format!(
+            "product of lists of {lens:?} items is too large (over {MAX_PRODUCT_VALUES} values)"
+        )));
+    }
+    let mut acc: Vec<Vec<Value>> = first.into_iter().map(|x| vec![x]).collect();
+    for other in rest {
         acc = acc
             .into_iter()
             .flat_map(|prefix| {

@@ -472,3 +472,92 @@ fn yaml_filters_quote_and_fold_as_pyyaml() {
         );
     }
 }
+
+/// Sizes a template gives (widths, indents, precisions, list products) are capped: Python
+/// would raise MemoryError, a task failure in Ansible, where a failed allocation would
+/// abort horde. The error names what was too large and the template.
+#[test]
+fn huge_sizes_are_template_errors() {
+    let t = Templar::new();
+    let vars = crate::vars::Vars::new();
+    for (src, what) in [
+        (
+            "{{ 'a' | center(10**17) }}",
+            "center width 100000000000000000 is too large",
+        ),
+        (
+            "{{ 'a' | indent(10**17) }}",
+            "indent width 100000000000000000 is too large",
+        ),
+        (
+            "{{ 'a\nb' | indent(width='x' * 50000000) }}",
+            "is too large: it would add more than 64 MiB of text",
+        ),
+        (
+            "{{ '7'.zfill(10**17) }}",
+            ".zfill() width 100000000000000000 is too large",
+        ),
+        (
+            "{{ '{:>100000000000000000}'.format('r') }}",
+            "format width 100000000000000000 is too large",
+        ),
+        (
+            "{{ '{:é^100000000000000000}'.format('r') }}",
+            "format width 100000000000000000 is too large",
+        ),
+        (
+            "{{ '{:.70000e}'.format(1.5) }}",
+            "format precision 70000 is too large",
+        ),
+        (
+            "{{ '%100000000000000000s' | format('r') }}",
+            "format width 100000000000000000 is too large",
+        ),
+        (
+            "{{ '%(k)-.100000000000000000f' | format(k=1.5) }}",
+            "format precision 100000000000000000 is too large",
+        ),
+        (
+            "{{ '%99999999999999999999999d' | format(1) }}",
+            "format width 99999999999999999999999 is too large",
+        ),
+        (
+            "{{ [[1, 2]] | to_json(indent=10**17) }}",
+            "to_json indent=100000000000000000 is too large",
+        ),
+        (
+            "{{ {'a': 1} | to_nice_json(indent=10**17) }}",
+            "to_nice_json indent=100000000000000000 is too large",
+        ),
+        (
+            "{{ range(10000) | product(range(10000)) | length }}",
+            "product of lists of [10000, 10000] items is too large",
+        ),
+        // minijinja's own limits.
+        ("{{ 'x' * 10**17 }}", "repeated string is too large"),
+        (
+            "{{ range(10**17) | length }}",
+            "range has too many elements",
+        ),
+    ] {
+        let err = match t.render(&json!(src), &vars) {
+            Ok(v) => panic!("{src}: expected an error, got {v}"),
+            Err(e) => e.message,
+        };
+        assert!(err.contains(what) && err.contains(src), "{src}: {err}");
+    }
+    check(&[
+        ("{{ 'a' | center(100000) | length }}", json!(100000)),
+        ("{{ '7'.zfill(100000) | length }}", json!(100000)),
+        ("{{ '{:>100000}'.format('r') | length }}", json!(100000)),
+        ("{{ '%100000s' | format('r') | length }}", json!(100000)),
+        ("{{ '%%%ds' | format(3) }}", json!("%3s")),
+        ("{{ '{:.3e}'.format(1.5) }}", json!("1.500e+00")),
+        ("{{ '{:.70000}'.format('abc') }}", json!("abc")),
+        ("{{ [1] | to_json(indent=100000) | length }}", json!(100005)),
+        (
+            "{{ [1, 2] | product(['a']) | list }}",
+            json!([[1, "a"], [2, "a"]]),
+        ),
+    ]);
+}

@@ -46,6 +46,26 @@ pub(crate) fn fail(msg: impl Into<std::borrow::Cow<'static, str>>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg)
 }
 
+/// The most text a filter may add from a size the template gives (a width, an indent).
+/// Python goes on until MemoryError, which Ansible reports as a task failure; an allocation
+/// that fails in Rust aborts the whole process instead.
+pub(crate) const MAX_ADDED_TEXT: usize = 64 << 20;
+
+/// Fails unless `added` bytes (`None` when the size overflowed) fit in [`MAX_ADDED_TEXT`];
+/// `what` names the argument in the message.
+pub(crate) fn check_added(
+    added: Option<usize>,
+    what: impl FnOnce() -> String,
+) -> Result<(), Error> {
+    match added {
+        Some(n) if n <= MAX_ADDED_TEXT => Ok(()),
+        _ => Err(fail(format!(
+            "{} is too large: it would add more than 64 MiB of text",
+            what()
+        ))),
+    }
+}
+
 /// A value as Python's `str()` shows it (strings without quotes).
 pub(crate) fn text(v: &Value) -> String {
     match v.as_str() {

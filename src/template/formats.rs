@@ -4,7 +4,7 @@
 //! indent 4), both written by [`crate::yaml::Dumper`], and the `from_json`, `from_yaml`, `from_yaml_all` parsers.
 
 use super::collections::{from_json, to_json};
-use super::filters::{fail, text};
+use super::filters::{check_added, fail, text};
 use crate::yaml::Dumper;
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, Value};
@@ -15,13 +15,21 @@ pub fn register(env: &mut Environment<'static>) {
         let indent = kwargs.get::<Option<usize>>("indent")?;
         let sort = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
         kwargs.assert_all_used()?;
-        Ok::<_, Error>(json_text(&to_json(&v)?, indent, sort))
+        let v = to_json(&v)?;
+        if let Some(n) = indent {
+            check_added(indentation(&v, n), || format!("to_json indent={n}"))?;
+        }
+        Ok::<_, Error>(json_text(&v, indent, sort))
     });
     env.add_filter("to_nice_json", |v: Value, kwargs: Kwargs| {
         let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4);
         let sort = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
         kwargs.assert_all_used()?;
-        Ok::<_, Error>(json_text(&to_json(&v)?, Some(indent), sort))
+        let v = to_json(&v)?;
+        check_added(indentation(&v, indent), || {
+            format!("to_nice_json indent={indent}")
+        })?;
+        Ok::<_, Error>(json_text(&v, Some(indent), sort))
     });
     env.add_filter("from_json", |v: Value| {
         serde_json::from_str::<Json>(&text(&v))
@@ -77,6 +85,29 @@ fn split_documents(s: &str) -> Vec<&str> {
         docs.push(&s[start..]);
     }
     docs
+}
+
+/// The spaces `json.dumps(v, indent=indent)` writes: `indent` per level on each line of a
+/// collection's items and closing bracket. `None` if that overflows.
+fn indentation(v: &Json, indent: usize) -> Option<usize> {
+    fn levels(v: &Json, depth: usize) -> Option<usize> {
+        let items: Vec<&Json> = match v {
+            Json::Array(a) => a.iter().collect(),
+            Json::Object(m) => m.values().collect(),
+            _ => return Some(0),
+        };
+        if items.is_empty() {
+            return Some(0);
+        }
+        let mut sum = depth;
+        for item in items {
+            sum = sum
+                .checked_add(depth + 1)?
+                .checked_add(levels(item, depth + 1)?)?;
+        }
+        Some(sum)
+    }
+    levels(v, 0)?.checked_mul(indent)
 }
 
 /// `json.dumps(v, indent=indent, sort_keys=sort)` with `ensure_ascii=True`.

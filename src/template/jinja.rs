@@ -2,9 +2,10 @@
 //! `filesizeformat`, `striptags`) or writes differently from Jinja2 (`indent` keeps a
 //! trailing newline, `pprint` is Python's `repr`, `dictsort`, `items` and `zip` give lists
 //! where Python has tuples, which Ansible shows as lists), registered over minijinja's.
+//! `format` is minijinja's, behind a check of its widths and precisions.
 
-use super::filters::{fail, text};
-use minijinja::value::{Kwargs, Rest};
+use super::filters::{check_added, fail, text};
+use minijinja::value::{Kwargs, Rest, ValueOrKwargs};
 use minijinja::{Environment, Error, State, Value};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -13,6 +14,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("center", |s: Value, width: Option<usize>| {
         center(&text(&s), width.unwrap_or(80))
     });
+    env.add_filter("format", printf);
     env.add_filter("wordcount", |s: Value| WORD.find_iter(&text(&s)).count());
     env.add_filter("truncate", truncate);
     env.add_filter("indent", indent);
@@ -42,14 +44,63 @@ fn pairs_as_lists(v: Value) -> Result<Value, Error> {
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\w+").expect("static regex"));
 
 /// Python's `str.center`: the odd space goes left when the width is odd.
-fn center(s: &str, width: usize) -> String {
+fn center(s: &str, width: usize) -> Result<String, Error> {
     let len = s.chars().count();
     if width <= len {
-        return s.to_string();
+        return Ok(s.to_string());
     }
     let marg = width - len;
+    check_added(Some(marg), || format!("center width {width}"))?;
     let left = marg / 2 + (marg & width & 1);
-    format!("{}{s}{}", " ".repeat(left), " ".repeat(marg - left))
+    Ok(format!(
+        "{}{s}{}",
+        " ".repeat(left),
+        " ".repeat(marg - left)
+    ))
+}
+
+/// minijinja's printf-style `format`, after checking that no field's width or precision
+/// would pad the text past [`super::filters::MAX_ADDED_TEXT`] (minijinja pads without a
+/// limit).
+fn printf(state: &mut State, format: &Value, args: Rest<ValueOrKwargs>) -> Result<Value, Error> {
+    if let Some(spec) = format.as_str() {
+        let b = spec.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] != b'%' {
+                i += 1;
+                continue;
+            }
+            i += 1;
+            if b.get(i) == Some(&b'(') {
+                while i < b.len() && b[i] != b')' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            while matches!(b.get(i), Some(b'#' | b'0' | b'-' | b' ' | b'+')) {
+                i += 1;
+            }
+            for part in ["width", "precision"] {
+                let start = i;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    i += 1;
+                }
+                if i > start {
+                    let n = &spec[start..i];
+                    check_added(n.parse().ok(), || format!("format {part} {n}"))?;
+                }
+                if part == "width" && b.get(i) == Some(&b'.') {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            // The conversion type, or the second `%` of `%%`.
+            i += 1;
+        }
+    }
+    minijinja::filters::format(state, format, args)
 }
 
 /// `truncate(length=255, killwords=False, end='...', leeway=5)`.
@@ -104,13 +155,6 @@ fn indent(
         Some(w) => Some(w),
         None => kwargs.get::<Option<Value>>("width")?,
     };
-    let prefix = match width {
-        None => "    ".to_string(),
-        Some(w) if w.as_str().is_some() => text(&w),
-        Some(w) => " ".repeat(
-            usize::try_from(w.clone()).map_err(|_| fail(format!("indent: bad width {w}")))?,
-        ),
-    };
     let first = match first {
         Some(f) => f,
         None => kwargs.get::<Option<bool>>("first")?.unwrap_or(false),
@@ -122,6 +166,20 @@ fn indent(
     kwargs.assert_all_used()?;
     let s = text(&s) + "\n";
     let lines = splitlines(&s);
+    let prefix_len = match &width {
+        None => 4,
+        Some(w) if w.as_str().is_some() => text(w).len(),
+        Some(w) => {
+            usize::try_from(w.clone()).map_err(|_| fail(format!("indent: bad width {w}")))?
+        }
+    };
+    check_added(prefix_len.checked_mul(lines.len()), || {
+        format!("indent width {}", width.as_ref().map_or("4".into(), text))
+    })?;
+    let prefix = match &width {
+        Some(w) if w.as_str().is_some() => text(w),
+        _ => " ".repeat(prefix_len),
+    };
     let mut out = String::new();
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {

@@ -2,7 +2,7 @@
 //! `startswith`, `endswith`, `split`, `strip`, `replace`, `join`, `format`, ...; on dicts
 //! `get`, `items`, `keys`, `values`; on lists `index` and `count`.
 
-use super::filters::{fail, text};
+use super::filters::{check_added, fail, text};
 use minijinja::value::ValueKind;
 use minijinja::{Error, ErrorKind, State, Value};
 
@@ -149,15 +149,13 @@ fn string_method(s: &str, method: &str, args: &[Value]) -> Result<Value, Error> 
         }
         "zfill" => {
             let width = limit(args, 0).unwrap_or(0);
-            let len = s.chars().count();
+            let pad = width.saturating_sub(s.chars().count());
+            check_added(Some(pad), || format!(".zfill() width {width}"))?;
             let (sign, digits) = match s.strip_prefix(['-', '+']) {
                 Some(rest) => (&s[..1], rest),
                 None => ("", s),
             };
-            Value::from(format!(
-                "{sign}{}{digits}",
-                "0".repeat(width.saturating_sub(len))
-            ))
+            Value::from(format!("{sign}{}{digits}", "0".repeat(pad)))
         }
         "format" => Value::from(format(s, args)?),
         _ => return Err(unknown(&Value::from(s), method)),
@@ -311,6 +309,13 @@ fn format_spec(v: &Value, spec: &str) -> Result<String, Error> {
         "" | "f" | "F" | "e" | "E" | "%" | "g" if number => {
             let f = float.ok_or_else(bad)?;
             let p = precision.unwrap_or(6);
+            // Rust's float formatting panics past this precision (Python pads with zeros).
+            if p > u16::MAX as usize {
+                return Err(fail(format!(
+                    "format precision {p} is too large (at most {})",
+                    u16::MAX
+                )));
+            }
             let body = match kind.as_str() {
                 "" if precision.is_none() => crate::vars::python_float_repr(f.abs()),
                 "f" | "F" => format!("{:.p$}", f.abs()),
@@ -344,6 +349,9 @@ fn format_spec(v: &Value, spec: &str) -> Result<String, Error> {
     };
     let len = sign.chars().count() + body.chars().count();
     let pad = width.saturating_sub(len);
+    check_added(pad.checked_mul(fill.len_utf8()), || {
+        format!("format width {width}")
+    })?;
     let fill_n = |n: usize| fill.to_string().repeat(n);
     let align = align.unwrap_or(if number { '>' } else { '<' });
     Ok(match align {

@@ -162,6 +162,39 @@ fn below(rng: &mut Option<PyRandom>, n: u64) -> u64 {
     }
 }
 
+/// Python's `randrange(start, end, step)` for a non-zero step. Python's ints do not
+/// overflow: the arithmetic is in i128, where neither the width of two i64s nor their
+/// quotient by the step can, and the value drawn lies in the range.
+fn randrange(rng: &mut Option<PyRandom>, start: i64, end: i64, step: i64) -> Result<i64, Error> {
+    let (s, e, st) = (i128::from(start), i128::from(end), i128::from(step));
+    let width = e - s;
+    let n = if st > 0 {
+        floor_div(width + st - 1, st)
+    } else {
+        floor_div(width + st + 1, st)
+    };
+    let Some(n) = u64::try_from(n).ok().filter(|&n| n > 0) else {
+        return Err(fail(format!(
+            "random: empty range for randrange({start}, {end}, {step})"
+        )));
+    };
+    i64::try_from(s + st * i128::from(below(rng, n))).map_err(|_| {
+        fail(format!(
+            "random: randrange({start}, {end}, {step}) is out of range"
+        ))
+    })
+}
+
+/// Python's `//`: the quotient rounded towards negative infinity.
+fn floor_div(a: i128, b: i128) -> i128 {
+    let q = a / b;
+    if a % b != 0 && (a < 0) != (b < 0) {
+        q - 1
+    } else {
+        q
+    }
+}
+
 /// `random(end, start=0, step=1, seed=None)`: a number of `range(start, end, step)`, or an
 /// item of a list.
 pub fn random(
@@ -186,18 +219,7 @@ pub fn random(
     if let Some(end) = v.as_i64().filter(|_| v.is_integer()) {
         let start = start.filter(|&s| s != 0).unwrap_or(0);
         let step = step.filter(|&s| s != 0).unwrap_or(1);
-        let width = end - start;
-        let n = if step > 0 {
-            (width + step - 1).div_euclid(step)
-        } else {
-            (width + step + 1).div_euclid(step)
-        };
-        if n <= 0 {
-            return Err(fail(format!(
-                "random: empty range for randrange({start}, {end}, {step})"
-            )));
-        }
-        return Ok(Value::from(start + step * below(&mut rng, n as u64) as i64));
+        return randrange(&mut rng, start, end, step).map(Value::from);
     }
     if start.is_some_and(|s| s != 0) || step.is_some_and(|s| s != 0) {
         return Err(fail("start and step can only be used with integer values"));
@@ -251,5 +273,31 @@ mod tests {
         );
         // random.Random(-7).randrange(10, 100, 7)
         assert_eq!(10 + 7 * PyRandom::from_int_seed(-7).randbelow(13), 45);
+    }
+
+    /// Values from Python 3.11 `random.Random(seed).randrange(start, end, step)`: the
+    /// whole i64 range, whose width overflowed i64, and negative steps, where `//` rounds
+    /// down.
+    #[test]
+    fn randrange_matches_cpython_at_the_edges() {
+        let rr = |seed, start, end, step| {
+            randrange(&mut Some(PyRandom::from_int_seed(seed)), start, end, step)
+        };
+        assert_eq!(
+            rr(1, -i64::MAX, i64::MAX, 1).ok(),
+            Some(1276586094810739190)
+        );
+        assert_eq!(
+            rr(1, i64::MIN, i64::MAX, 2).ok(),
+            Some(-6895141169042458744)
+        );
+        assert_eq!(
+            rr(3, i64::MAX, i64::MIN, -3).ok(),
+            Some(-7175070778902298616)
+        );
+        let steps: Vec<_> = (0..8).map(|s| rr(s, 10, 0, -4).unwrap()).collect();
+        assert_eq!(steps, [6, 10, 10, 10, 10, 2, 2, 6]);
+        let err = rr(1, 5, 5, 1).unwrap_err().to_string();
+        assert!(err.contains("empty range for randrange(5, 5, 1)"), "{err}");
     }
 }

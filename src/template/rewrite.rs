@@ -80,7 +80,8 @@ fn raw_end(src: &str, from: usize) -> usize {
     src.len()
 }
 
-/// The end of a code block: the first `close` outside strings and brackets.
+/// The end of a code block: the first `close` outside strings and brackets. Steps over
+/// bytes, so it compares bytes too: `i` may sit inside a multi-byte character.
 fn code_end(src: &str, from: usize, close: &str) -> usize {
     let b = src.as_bytes();
     let mut depth = 0usize;
@@ -100,7 +101,7 @@ fn code_end(src: &str, from: usize, close: &str) -> usize {
                 depth -= 1;
                 i += 1;
             }
-            _ if depth == 0 && src[i..].starts_with(close) => return i + close.len(),
+            _ if depth == 0 && b[i..].starts_with(close.as_bytes()) => return i + close.len(),
             _ => i += 1,
         }
     }
@@ -365,6 +366,76 @@ mod tests {
             r"{{ '\\d' }} \n {% set a = '\d' %}"
         );
         assert_eq!(template(r"{{ '\d' }}", false), r"{{ '\d' }}");
+    }
+
+    #[test]
+    fn non_ascii_text_is_split_at_char_boundaries() {
+        let src = "é {{ ‘hi’ }} ü {% if café %}ß{% endif %} {{ 'ü}}' }} {{ x }ü";
+        let got: Vec<_> = blocks(src)
+            .iter()
+            .map(|b| (b.kind, &src[b.start..b.end]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (BlockKind::Expr, "{{ ‘hi’ }}"),
+                (BlockKind::Stmt, "{% if café %}"),
+                (BlockKind::Stmt, "{% endif %}"),
+                (BlockKind::Expr, "{{ 'ü}}' }}"),
+                (BlockKind::Expr, "{{ x }ü"),
+            ]
+        );
+        assert_eq!(template(src, true), src);
+        assert_eq!(names(src, false), ["‘hi’", "if", "café", "endif", "x", "ü"]);
+        assert_eq!(
+            code("é.ü is defined", false),
+            "(é|__horde_chain('ü')) is defined"
+        );
+    }
+
+    /// Every string of up to five characters from an alphabet of delimiters, quotes,
+    /// backslashes and multi-byte characters: no rewrite panics, blocks end on character
+    /// boundaries, and text without backslashes or attribute chains comes back unchanged.
+    #[test]
+    fn every_short_string_of_tricky_characters_is_handled() {
+        const ALPHABET: [char; 10] = ['{', '}', '%', '#', '\'', '"', '\\', 'é', '‘', ' '];
+        let mut src = String::new();
+        let mut digits = Vec::new();
+        loop {
+            src.clear();
+            src.extend(digits.iter().map(|&d: &usize| ALPHABET[d]));
+            for b in blocks(&src) {
+                assert!(
+                    src.is_char_boundary(b.start) && src.is_char_boundary(b.end),
+                    "{src:?}"
+                );
+            }
+            let rewritten = template(&src, true);
+            if !src.contains('\\') {
+                assert_eq!(rewritten, src);
+            }
+            assert_eq!(template(&src, false), src);
+            let _ = expression(&src, true);
+            let _ = names(&src, false);
+            let _ = names(&src, true);
+            // The next string: count in base ALPHABET.len(), growing one digit at a time.
+            let mut i = 0;
+            loop {
+                if i == digits.len() {
+                    digits.push(0);
+                    break;
+                }
+                digits[i] += 1;
+                if digits[i] < ALPHABET.len() {
+                    break;
+                }
+                digits[i] = 0;
+                i += 1;
+            }
+            if digits.len() > 5 {
+                break;
+            }
+        }
     }
 
     #[test]

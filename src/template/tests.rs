@@ -318,3 +318,67 @@ fn ansible_managed_is_an_ordinary_variable() {
         Some("# Ansible managed\n# Ansible managed\n")
     );
 }
+
+/// Non-ASCII text inside and outside `{{ }}` and `{% %}` renders; a typographic quote where
+/// Jinja expects one is an error naming the template, not a panic.
+#[test]
+fn non_ascii_templates_render_or_fail_cleanly() {
+    check(&[
+        ("{{ 'café' | upper }}", json!("CAFÉ")),
+        ("{{ \"‘x’\" }}", json!("‘x’")),
+        ("é {{ n }} ü", json!("é 3 ü")),
+        ("{% if t %}ß{% endif %}{{ '}}é' }}", json!("ß}}é")),
+        ("{{ {'ключ': 'значение'}['ключ'] }}", json!("значение")),
+        ("{{ 'naïve'.replace('ï', 'i') }}", json!("naive")),
+    ]);
+    assert!(cond(json!("'é' in 'café'")).unwrap());
+    for src in ["{{ ‘hi’ }}", "{{ café }}", "{{ x }é", "{{ n }} {{ 'é"] {
+        let err = render_err(src);
+        assert!(err.contains(src), "{src}: {err}");
+    }
+    let err = Templar::new()
+        .render_file("ok\n{{ x }\nrésumé\n", "notes.j2", &vars())
+        .unwrap_err();
+    assert!(err.message.starts_with("notes.j2: line "), "{err}");
+}
+
+proptest::proptest! {
+    /// Short strings of delimiters, quotes and multi-byte characters through every entry
+    /// point: each gives a value or an error, never a panic.
+    #[test]
+    fn tricky_templates_never_panic(src in "[{}%#'\"\\\\é‘ xn.|()-]{0,16}") {
+        let t = Templar::new();
+        let _ = t.render(&json!(src), &vars());
+        let _ = t.condition(&json!(src), &vars());
+        let _ = t.render_file(&src, "f.j2", &vars());
+    }
+}
+
+/// `from_yaml` of host output runs on a tokio worker's 2 MiB stack: a document nested as
+/// deep as the YAML loader allows converts there, and a deeper one is an error.
+#[test]
+fn from_yaml_of_deep_text_fits_a_worker_stack() {
+    let run = || {
+        let t = Templar::new();
+        let mut v = vars();
+        let deep = "- ".repeat(128) + "1";
+        v.insert("deep".into(), json!(deep));
+        v.insert("deeper".into(), json!("- ".repeat(129) + "1"));
+        let got = t.render(&json!("{{ deep | from_yaml | to_json }}"), &v);
+        let err = t.render(&json!("{{ deeper | from_yaml }}"), &v);
+        (got, err)
+    };
+    let (got, err) = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(run)
+        .unwrap()
+        .join()
+        .unwrap();
+    let want = "[".repeat(128) + "1" + &"]".repeat(128);
+    assert_eq!(got, Ok(json!(want)));
+    let err = err.unwrap_err().message;
+    assert!(
+        err.contains("from_yaml: 1:257: nesting deeper than 128 levels"),
+        "{err}"
+    );
+}

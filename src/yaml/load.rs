@@ -1,10 +1,26 @@
 //! Builds [`Node`] trees from saphyr-parser's event stream: anchors and aliases, `<<` merge
 //! keys as PyYAML applies them, Ansible's `!unsafe` tag, and positions on every node.
+//!
+//! Two limits keep hostile input from taking the process down: collections nest at most
+//! [`MAX_NESTING`] levels (the tree is built, converted and dropped recursively), and
+//! anchors and aliases, which copy their node, copy a bounded number of nodes (a "billion
+//! laughs" document of nine lines would otherwise build 10^9 nodes).
 
 use super::node::{Node, NodeKind, Pos};
 use super::resolve;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 use std::collections::HashMap;
+
+/// How deep collections may nest, aliases included: serde_json's limit for JSON. saphyr
+/// refuses flow collections past 255 levels on its own; this also bounds block ones, and
+/// leaves the recursive code that converts the tree (`from_yaml` in a template, on a 2 MiB
+/// worker stack) room to spare even in a debug build.
+pub const MAX_NESTING: usize = 128;
+
+/// The fewest nodes anchors and aliases may copy in any document; a larger document may
+/// copy [`ALIAS_COPIES_PER_BYTE`] nodes per byte of its text.
+const MIN_ALIAS_COPIES: usize = 1 << 20;
+const ALIAS_COPIES_PER_BYTE: usize = 4;
 
 /// A YAML text that could not be read, with where and why.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -55,6 +71,7 @@ pub fn load(text: &str) -> Result<Option<Node>, YamlError> {
     let mut composer = Composer {
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
+        copies: CopyBudget::for_text(text.len()),
     };
     composer.stream()
 }
@@ -109,7 +126,58 @@ fn from_json(value: serde_json::Value, pos: Pos) -> Node {
 
 struct Composer<'a> {
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, Anchored>,
+    copies: CopyBudget,
+}
+
+/// How many nodes anchors and aliases may copy, and how many more they may.
+struct CopyBudget {
+    total: usize,
+    left: usize,
+}
+
+impl CopyBudget {
+    /// The budget for a document of `len` bytes.
+    fn for_text(len: usize) -> Self {
+        let total = MIN_ALIAS_COPIES.max(len.saturating_mul(ALIAS_COPIES_PER_BYTE));
+        CopyBudget { total, left: total }
+    }
+
+    /// Takes `nodes` copies, or fails at `span`.
+    fn spend(&mut self, nodes: usize, span: &Span) -> Result<(), YamlError> {
+        self.left = self.left.checked_sub(nodes).ok_or_else(|| {
+            YamlError::at(
+                span,
+                format!(
+                    "anchors and aliases copy more than {} nodes (aliases of aliases grow exponentially)",
+                    self.total
+                ),
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// A node under an anchor, with its [`Shape`] to check an alias before copying it.
+struct Anchored {
+    node: Node,
+    shape: Shape,
+}
+
+/// The size of a composed node.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    /// Nodes in the tree, the root included.
+    nodes: usize,
+    /// Collections nested inside the node, itself included (0 for a scalar).
+    height: usize,
+}
+
+impl Shape {
+    fn add(&mut self, child: Shape) {
+        self.nodes += child.nodes;
+        self.height = self.height.max(child.height + 1);
+    }
 }
 
 impl<'a> Composer<'a> {
@@ -145,48 +213,79 @@ impl<'a> Composer<'a> {
                         ));
                     }
                     let (event, span) = self.next()?;
-                    doc = Some(self.node(event, span)?);
+                    doc = Some(self.node(event, span, 0)?.0);
                 }
-                other => doc = Some(self.node(other, span)?),
+                other => doc = Some(self.node(other, span, 0)?.0),
             }
         }
     }
 
-    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, YamlError> {
+    /// Composes the node that starts with `event`, inside `depth` collections.
+    fn node(
+        &mut self,
+        event: Event<'a>,
+        span: Span,
+        depth: usize,
+    ) -> Result<(Node, Shape), YamlError> {
         let pos = pos_of(&span);
+        let too_deep = || YamlError::at(&span, format!("nesting deeper than {MAX_NESTING} levels"));
         match event {
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .map(|mut n| {
-                    n.pos = pos;
-                    n
-                })
-                .ok_or_else(|| YamlError::at(&span, "found undefined alias")),
+            Event::Alias(id) => {
+                let Some(anchored) = self.anchors.get(&id) else {
+                    return Err(YamlError::at(&span, "found undefined alias"));
+                };
+                let shape = anchored.shape;
+                if depth + shape.height > MAX_NESTING {
+                    return Err(too_deep());
+                }
+                self.copies.spend(shape.nodes, &span)?;
+                let mut node = anchored.node.clone();
+                node.pos = pos;
+                Ok((node, shape))
+            }
             Event::Scalar(text, style, anchor, tag) => {
                 let kind = scalar_kind(&text, style, tag.as_deref(), &span)?;
                 let node = Node { kind, pos };
-                self.remember(anchor, &node);
-                Ok(node)
+                let shape = Shape {
+                    nodes: 1,
+                    height: 0,
+                };
+                self.remember(anchor, &node, shape, &span)?;
+                Ok((node, shape))
             }
             Event::SequenceStart(anchor, _tag) => {
+                if depth == MAX_NESTING {
+                    return Err(too_deep());
+                }
+                let mut shape = Shape {
+                    nodes: 1,
+                    height: 1,
+                };
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next()?;
                     if matches!(event, Event::SequenceEnd) {
                         break;
                     }
-                    items.push(self.node(event, span)?);
+                    let (item, item_shape) = self.node(event, span, depth + 1)?;
+                    shape.add(item_shape);
+                    items.push(item);
                 }
                 let node = Node {
                     kind: NodeKind::Seq(items),
                     pos,
                 };
-                self.remember(anchor, &node);
-                Ok(node)
+                self.remember(anchor, &node, shape, &span)?;
+                Ok((node, shape))
             }
             Event::MappingStart(anchor, _tag) => {
+                if depth == MAX_NESTING {
+                    return Err(too_deep());
+                }
+                let mut shape = Shape {
+                    nodes: 1,
+                    height: 1,
+                };
                 let mut own = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 loop {
@@ -195,12 +294,17 @@ impl<'a> Composer<'a> {
                         break;
                     }
                     let is_merge = matches!(&event, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
-                    let key = self.node(event, span)?;
+                    let (key, key_shape) = self.node(event, span, depth + 1)?;
                     let (event, vspan) = self.next()?;
-                    let value = self.node(event, vspan)?;
+                    let (value, value_shape) = self.node(event, vspan, depth + 1)?;
                     if is_merge {
+                        // Counted as the value: one level and one node more than its
+                        // pairs, which errs on the safe side.
+                        shape.add(value_shape);
                         merged.extend(merge_pairs(value, &vspan)?);
                     } else {
+                        shape.add(key_shape);
+                        shape.add(value_shape);
                         own.push((key, value));
                     }
                 }
@@ -209,17 +313,32 @@ impl<'a> Composer<'a> {
                     kind: NodeKind::Map(merged),
                     pos,
                 };
-                self.remember(anchor, &node);
-                Ok(node)
+                self.remember(anchor, &node, shape, &span)?;
+                Ok((node, shape))
             }
             _ => Err(YamlError::at(&span, "unexpected YAML event")),
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    /// Keeps a copy of an anchored node for its aliases; the copy counts against the budget.
+    fn remember(
+        &mut self,
+        anchor: usize,
+        node: &Node,
+        shape: Shape,
+        span: &Span,
+    ) -> Result<(), YamlError> {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.copies.spend(shape.nodes, span)?;
+            self.anchors.insert(
+                anchor,
+                Anchored {
+                    node: node.clone(),
+                    shape,
+                },
+            );
         }
+        Ok(())
     }
 }
 
@@ -350,6 +469,99 @@ mod tests {
             .unwrap()
             .to_value();
         assert_eq!(v["a"], 1000.0);
+    }
+
+    /// Runs `f` on a thread with a tokio worker's 2 MiB stack, where `from_yaml` runs.
+    fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn nesting_too_deep_is_an_error_at_the_collection() {
+        let err = load(&("- ".repeat(40_000) + "1")).unwrap_err();
+        assert_eq!(err.to_string(), "1:257: nesting deeper than 128 levels");
+        let mut text = String::new();
+        for i in 0..300 {
+            text += &format!("{}k:\n", "  ".repeat(i));
+        }
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.message, "nesting deeper than 128 levels");
+        assert_eq!(err.pos.line, 129, "{err}");
+        // saphyr refuses deep flow collections itself.
+        assert!(load(&"[".repeat(40_000)).is_err());
+    }
+
+    #[test]
+    fn aliases_count_towards_the_nesting() {
+        let mut text = "a0: &a0 [1]\n".to_string();
+        for i in 1..300 {
+            text += &format!("a{i}: &a{i} [*a{}]\n", i - 1);
+        }
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.to_string(), "128:14: nesting deeper than 128 levels");
+    }
+
+    /// A tree as deep as allowed is built, converted, cloned and dropped on a worker stack.
+    #[test]
+    fn the_deepest_allowed_tree_fits_a_worker_stack() {
+        on_worker_stack(|| {
+            let node = load(&("- ".repeat(MAX_NESTING) + "1")).unwrap().unwrap();
+            let value = node.to_value();
+            let copy = node.clone();
+            drop(node);
+            drop(copy);
+            let mut depth = 0;
+            let mut v = &value;
+            while let Some(inner) = v.get(0) {
+                depth += 1;
+                v = inner;
+            }
+            assert_eq!((depth, v), (MAX_NESTING, &serde_json::json!(1)));
+            drop(value);
+            let mut text = "a0: &a0 [1]\n".to_string();
+            for i in 1..MAX_NESTING - 1 {
+                text += &format!("a{i}: &a{i} [*a{}]\n", i - 1);
+            }
+            drop(load(&text).unwrap().unwrap().to_value());
+        });
+    }
+
+    /// Nine lines where each anchor holds ten aliases of the previous one would be 10^9
+    /// nodes; the copies stop at the budget, at the alias that exceeds it.
+    #[test]
+    fn billion_laughs_stop_at_the_alias_budget() {
+        let mut text = format!("a: &a [{}]\n", ["lol"; 10].join(", "));
+        for (prev, name) in ('a'..='h').zip('b'..='i') {
+            text += &format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            );
+        }
+        let err = on_worker_stack(move || load(&text)).unwrap_err();
+        assert_eq!(
+            err.message,
+            "anchors and aliases copy more than 1048576 nodes (aliases of aliases grow exponentially)"
+        );
+        assert_eq!(err.pos.to_string(), "6:36");
+    }
+
+    /// The budget grows with the document: every host of a large inventory may merge the
+    /// same defaults.
+    #[test]
+    fn merging_defaults_into_many_hosts_stays_within_the_budget() {
+        let keys: Vec<String> = (0..30).map(|k| format!("k{k}: {k}")).collect();
+        let mut text = format!("defaults: &d {{{}}}\nhosts:\n", keys.join(", "));
+        for h in 0..20_000 {
+            text += &format!("  h{h}: {{<<: *d, own: {h}}}\n");
+        }
+        let v = value(&text);
+        assert_eq!(v["hosts"]["h19999"]["k29"], 29);
+        assert_eq!(v["hosts"]["h19999"]["own"], 19999);
     }
 
     #[test]

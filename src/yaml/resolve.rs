@@ -135,31 +135,26 @@ fn split_sign(text: &str) -> (i64, &str) {
 fn construct_int(text: &str) -> Option<NodeKind> {
     let cleaned: String = text.chars().filter(|c| *c != '_').collect();
     let (sign, digits) = split_sign(&cleaned);
-    let magnitude: i128 = if digits == "0" {
-        0
+    let exact = if digits == "0" {
+        Ok(0)
     } else if let Some(bin) = digits.strip_prefix("0b") {
-        i128::from_str_radix(bin, 2).ok()?
+        radix_int(bin, 2)?
     } else if let Some(hex) = digits.strip_prefix("0x") {
-        i128::from_str_radix(hex, 16).ok()?
+        radix_int(hex, 16)?
     } else if digits.starts_with('0') {
-        i128::from_str_radix(digits, 8).ok()?
+        radix_int(digits, 8)?
     } else if digits.contains(':') {
-        let mut value: i128 = 0;
-        for part in digits.split(':') {
-            value = value * 60 + part.parse::<i128>().ok()?;
-        }
-        value
+        sexagesimal(digits)?
     } else {
         match digits.parse::<i128>() {
-            Ok(v) => v,
-            // Python ints are unbounded; beyond i128 a float is the closest we keep.
-            Err(_) => {
-                return digits
-                    .parse::<f64>()
-                    .ok()
-                    .map(|f| NodeKind::Float(sign as f64 * f));
-            }
+            Ok(v) => Ok(v),
+            Err(_) => Err(digits.parse::<f64>().ok()?),
         }
+    };
+    // Python ints are unbounded; beyond i128 a float is the closest we keep.
+    let magnitude = match exact {
+        Ok(v) => v,
+        Err(f) => return Some(NodeKind::Float(sign as f64 * f)),
     };
     let value = magnitude * sign as i128;
     Some(match i64::try_from(value) {
@@ -169,6 +164,53 @@ fn construct_int(text: &str) -> Option<NodeKind> {
             Err(_) => NodeKind::Float(value as f64),
         },
     })
+}
+
+/// Digits in `radix`: `None` if they are not all digits, `Err` with the nearest float if
+/// the value does not fit i128.
+fn radix_int(digits: &str, radix: u32) -> Option<Result<i128, f64>> {
+    let values: Vec<u32> = digits
+        .chars()
+        .map(|c| c.to_digit(radix))
+        .collect::<Option<_>>()?;
+    if values.is_empty() {
+        return None;
+    }
+    Some(place_value(&values, radix))
+}
+
+/// `1:30:00`, base 60 (YAML 1.1): as [`radix_int`].
+fn sexagesimal(text: &str) -> Option<Result<i128, f64>> {
+    let parts: Vec<&str> = text.split(':').collect();
+    if !parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return None;
+    }
+    let exact = parts.iter().try_fold(0i128, |acc, p| {
+        acc.checked_mul(60)?.checked_add(p.parse::<i128>().ok()?)
+    });
+    Some(exact.ok_or_else(|| {
+        parts
+            .iter()
+            .fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0))
+    }))
+}
+
+/// The number with these digits in base `radix`, or the nearest float past i128.
+fn place_value(digits: &[u32], radix: u32) -> Result<i128, f64> {
+    digits
+        .iter()
+        .try_fold(0i128, |acc, &d| {
+            acc.checked_mul(i128::from(radix))?
+                .checked_add(i128::from(d))
+        })
+        .ok_or_else(|| {
+            digits
+                .iter()
+                .fold(0.0, |acc, &d| acc * f64::from(radix) + f64::from(d))
+        })
 }
 
 fn construct_float(text: &str) -> Option<f64> {
@@ -225,6 +267,28 @@ mod tests {
         assert_eq!(plain("1."), NodeKind::Float(1.0));
         assert_eq!(plain("-.inf"), NodeKind::Float(f64::NEG_INFINITY));
         assert_eq!(plain("1.2.3"), NodeKind::Str("1.2.3".into()));
+    }
+
+    /// PyYAML reads these as Python ints of any size; beyond i128 horde keeps the nearest
+    /// float, as it does for long decimal integers.
+    #[test]
+    fn integers_beyond_i128_become_floats() {
+        // Digit by digit, the float may be a few ulps from the nearest one.
+        let near = |text: &str, want: f64| match plain(text) {
+            NodeKind::Float(f) => assert!((f - want).abs() <= want.abs() * 1e-15, "{text}: {f}"),
+            other => panic!("{text}: {other:?}"),
+        };
+        let sexa = format!("1{}", ":0".repeat(22));
+        near(&sexa, 60f64.powi(22));
+        near(&format!("-{sexa}"), -(60f64.powi(22)));
+        near(&format!("{}:30", "9".repeat(40)), 6e41);
+        near(&format!("0x{}", "f".repeat(40)), 16f64.powi(40));
+        near(&format!("0b1{}", "0".repeat(130)), 2f64.powi(130));
+        near(&format!("01{}", "0".repeat(50)), 8f64.powi(50));
+        near(&"9".repeat(50), 1e50);
+        assert_eq!(plain("190:20:30"), NodeKind::Int(685230));
+        assert_eq!(plain("-1:30"), NodeKind::Int(-90));
+        assert_eq!(tagged("int", "1:x"), None);
     }
 
     #[test]

@@ -71,6 +71,34 @@ fn an_undefined_variable_names_the_variable_and_the_task() {
     );
 }
 
+/// Non-ASCII templates render, and a template error or a size too large to build fails
+/// its task: the run goes on and reports both (these used to end the run with a panic or
+/// an abort).
+#[test]
+fn malformed_templates_fail_their_task_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ 'café' | upper }} {{ \\\"‘x’\\\" }}\"\n    - debug:\n        msg: \"{{ 'a' | center(10**17) }}\"\n      ignore_errors: true\n    - name: quotes\n      debug:\n        msg: \"{{ ‘hi’ }}\"\n",
+    );
+    let run = horde(["apply"]).arg(&pb).run().expect_code(2);
+    assert!(run.stdout.contains("CAFÉ ‘x’"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("center width 100000000000000000 is too large"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("{{ ‘hi’ }}"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("localhost                  : ok=2 "),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("failed=1"), "{}", run.stdout);
+}
+
 #[test]
 fn local_tasks_change_files_and_the_recap_counts_them() {
     let dir = tempfile::tempdir().unwrap();
