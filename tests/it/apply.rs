@@ -171,6 +171,37 @@ fn local_tasks_change_files_and_the_recap_counts_them() {
     );
 }
 
+/// Facts that cannot be gathered (here su refuses nobody, whose shell is nologin) fail the
+/// setup task; they used to come back empty and `when:` on them skipped tasks silently.
+#[test]
+fn facts_that_cannot_be_gathered_fail_the_host() {
+    if !std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("nobody:") && l.ends_with("nologin"))
+        || !std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout == b"0\n")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  become: true\n  become_method: su\n  become_user: nobody\n  tasks:\n    - name: on linux\n      debug:\n        msg: linux\n      when: ansible_system == 'Linux'\n",
+    );
+    let run = horde(["apply"]).arg(&pb).run().expect_code(2);
+    assert!(
+        run.stdout
+            .contains("cannot gather facts on localhost: the facts script exited with rc 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("skipping"), "{}", run.stdout);
+}
+
 #[test]
 fn list_tasks_and_syntax_check_do_not_run_anything() {
     let dir = tempfile::tempdir().unwrap();
