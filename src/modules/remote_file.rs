@@ -292,7 +292,6 @@ pub fn parse_probe(path: &str, out: &[u8], limit: Option<u64>) -> Result<Probe, 
             }
             "H" => p.checksum = val.split_whitespace().next().map(str::to_string),
             "D" => p.parent_exists = true,
-            "B" => {}
             "E" => return Err(val.to_string()),
             "C" => {
                 let too_big = limit.is_some_and(|n| rest.len() as u64 > n);
