@@ -151,7 +151,35 @@ echo "memtotal_kb=$(awk '/^MemTotal/ {print $2}' /proc/meminfo 2>/dev/null)"
 echo "epoch=$(date +%s)"
 echo "python=$(command -v python3 2>/dev/null) $(python3 --version 2>/dev/null)"
 if [ -r /etc/os-release ]; then . /etc/os-release; echo "os_id=$ID"; echo "os_like=$ID_LIKE"; echo "os_version=$VERSION_ID"; echo "os_codename=$VERSION_CODENAME"; echo "os_name=$NAME"; fi
+echo "end=1"
 "#;
+
+/// Why the facts script's output cannot be trusted, if it cannot: it exited non-zero (`sudo`
+/// refused, no `/bin/sh`, a broken /etc/os-release), or its first or last line is missing
+/// (output cut short). Empty facts would make every `when:` on them false and skip tasks
+/// silently; Ansible fails the setup task instead.
+pub fn facts_failure(host: &str, rc: i64, stdout: &str, stderr: &str) -> Option<String> {
+    let stderr = stderr.trim();
+    let detail = if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    };
+    if rc != 0 {
+        return Some(format!(
+            "cannot gather facts on {host}: the facts script exited with rc {rc}{detail}"
+        ));
+    }
+    let has = |key: &str| stdout.lines().any(|l| l.starts_with(key));
+    ["hostname=", "system=", "end="]
+        .into_iter()
+        .find(|key| !has(key))
+        .map(|key| {
+            format!(
+                "cannot gather facts on {host}: the facts script's output has no {key} line{detail}"
+            )
+        })
+}
 
 /// Turns the facts script's output into Ansible's fact names.
 pub fn parse_facts(stdout: &str) -> Vars {
@@ -237,4 +265,42 @@ fn python_fact(line: &str) -> Value {
                     "releaselevel": "final", "serial": 0},
         "type": "cpython",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_from_a_failed_or_cut_short_script_are_refused() {
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", FACTS_SCRIPT])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(facts_failure("h1", 0, &stdout, ""), None, "{stdout}");
+        assert!(
+            parse_facts(&stdout)["system"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+        );
+
+        let sudo = facts_failure("h1", 1, "", "sudo: a password is required\n").unwrap();
+        assert_eq!(
+            sudo,
+            "cannot gather facts on h1: the facts script exited with rc 1: sudo: a password is required"
+        );
+        assert_eq!(
+            facts_failure("h2", 0, "", "").unwrap(),
+            "cannot gather facts on h2: the facts script's output has no hostname= line"
+        );
+        // Cut short after the os-release part began: no end line.
+        let cut = stdout
+            .lines()
+            .take_while(|l| !l.starts_with("end="))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let msg = facts_failure("h3", 0, &cut, "boom").unwrap();
+        assert!(msg.ends_with("has no end= line: boom"), "{msg}");
+    }
 }

@@ -1011,7 +1011,18 @@ impl RunCtx {
         if name == "gather_facts" || name == "setup" {
             return match ctx.sh(actions::FACTS_SCRIPT, None).await {
                 Ok(out) => {
-                    let mut facts = actions::parse_facts(&String::from_utf8_lossy(&out.stdout));
+                    let stdout = String::from_utf8_lossy(&out.stdout);
+                    if let Some(msg) = actions::facts_failure(
+                        &hs.name,
+                        out.status.rc(),
+                        &stdout,
+                        &String::from_utf8_lossy(&out.stderr),
+                    ) {
+                        let mut r = modules::failed(msg);
+                        r.insert("rc".into(), Value::from(out.status.rc()));
+                        return Attempt::Done(r);
+                    }
+                    let mut facts = actions::parse_facts(&stdout);
                     // setup's `filter`: only the facts whose ansible_ name matches a glob.
                     if let Ok(Some(filters)) = args.list("filter")
                         && !filters.is_empty()

@@ -350,6 +350,10 @@ fn timestamps(args: &Args, state: &str) -> Result<Option<String>, Fail> {
 /// A `find` under the directory that fixes (or, in check mode, only lists) entries whose
 /// mode/owner/group differ, printing `R` when it found any. A symbolic mode needs the
 /// modes there first (one more command): each distinct one is resolved as Ansible would.
+///
+/// find's status (non-zero when a chmod/chown it ran failed) must survive the pipe that
+/// counts the entries: it comes out on fd 3 before the count, and the script stops with
+/// it, so the task fails with chown's message as Ansible's does.
 async fn recurse_script(
     ctx: &Ctx<'_>,
     path: &str,
@@ -363,7 +367,10 @@ async fn recurse_script(
         } else {
             format!("-exec {cmd} {{}} + ")
         };
-        format!("n=$(find \"$p\" {test} {exec}-print | wc -l); [ \"$n\" -gt 0 ] && echo R\n")
+        format!(
+            "set -- $({{ {{ find \"$p\" {test} {exec}-print; echo $? >&3; }} | wc -l; }} 3>&1)\n\
+             [ \"$1\" = 0 ] || exit 1; [ \"$2\" -gt 0 ] && echo R\n"
+        )
     };
     match &attrs.mode {
         Some(m) if m.chars().all(|c| c.is_digit(8)) => {
@@ -374,18 +381,20 @@ async fn recurse_script(
             ));
         }
         Some(m) if exists => {
+            // `failed` (not hex) says find failed: sort's status is the pipe's.
             let list = format!(
-                "find {} ! -type l -exec stat -c %f {{}} + | sort -u",
+                "{{ find {} ! -type l -exec stat -c %f {{}} + || echo failed; }} | sort -u",
                 quote(path)
             );
             let out = ctx.sh(&list, None).await?;
-            if out.status.rc() != 0 {
+            let listed = String::from_utf8_lossy(&out.stdout);
+            if out.status.rc() != 0 || listed.lines().any(|l| l == "failed") {
                 return fail(format!(
                     "cannot list the modes under {path}: {}",
                     String::from_utf8_lossy(&out.stderr).trim()
                 ));
             }
-            for raw in String::from_utf8_lossy(&out.stdout).lines() {
+            for raw in listed.lines() {
                 let Ok(raw) = u32::from_str_radix(raw.trim(), 16) else {
                     continue;
                 };

@@ -190,19 +190,35 @@ pub fn stat_lines(follow: bool) -> String {
     )
 }
 
+/// `tv TAG VALUE`: prints `TAG VALUE`, or `TAGx HEX` when the value holds a newline (a
+/// symlink target or a path can), so that a value never makes lines of its own. Plain
+/// values cost no fork.
+const TAG_VALUE: &str = "nl='\n'\ntv() { case $2 in *\"$nl\"*) printf '%sx ' \"$1\"; printf %s \"$2\" | od -An -tx1 -v | tr -d ' \\n'; echo ;; *) printf '%s %s\\n' \"$1\" \"$2\" ;; esac; }\n";
+
+/// A value printed by `tv`: as it is, or hex-decoded (tag `Lx`, `Fx`).
+fn tag_value(val: &str, hex: bool) -> Result<String, String> {
+    if !hex {
+        return Ok(val.to_string());
+    }
+    data_encoding::HEXLOWER_PERMISSIVE
+        .decode(val.trim().as_bytes())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .map_err(|_| format!("cannot read the hex value {val:?}"))
+}
+
 /// The script of a probe of `path`.
 pub fn probe_script(path: &str, o: &ProbeOpts) -> String {
     // Builtins where they do (every fork and exec is about 1.5 ms of the host's CPU).
-    let mut s = format!("p={}\nprintf 'U '; umask\n", quote(path));
+    let mut s = format!("p={}\nprintf 'U '; umask\n{TAG_VALUE}", quote(path));
     if let Some(name) = &o.into_dir {
         s.push_str(&format!(
-            "[ -d \"$p\" ] && p=\"${{p%/}}/\"{}\nprintf 'F %s\\n' \"$p\"\n",
+            "[ -d \"$p\" ] && p=\"${{p%/}}/\"{}\ntv F \"$p\"\n",
             quote(name)
         ));
     }
     s.push_str("if [ -e \"$p\" ] || [ -h \"$p\" ]; then\n");
     s.push_str(&stat_lines(o.follow));
-    s.push_str("[ -h \"$p\" ] && printf 'L %s\\n' \"$(readlink -- \"$p\")\"\n");
+    s.push_str("[ -h \"$p\" ] && tv L \"$(readlink -- \"$p\")\"\n");
     s.push_str("printf 'P '; [ -r \"$p\" ] && printf r; [ -w \"$p\" ] && printf w; [ -x \"$p\" ] && printf x; echo\n");
     let regular = if o.follow {
         "[ -f \"$p\" ]"
@@ -239,28 +255,36 @@ pub fn probe_script(path: &str, o: &ProbeOpts) -> String {
     s
 }
 
-/// Parses a probe's (or a write's) output.
+/// Parses a probe's output: exactly one `S` (there) or `A` (absent) line, and the `U` line.
 pub fn parse_probe(path: &str, out: &[u8], limit: Option<u64>) -> Result<Probe, String> {
     let mut p = Probe {
         path: path.to_string(),
         ..Probe::default()
     };
     let mut rest = out;
+    let (mut umask, mut stats, mut absent) = (None, 0, 0);
     while !rest.is_empty() {
         let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
         let line = String::from_utf8_lossy(&rest[..end]).into_owned();
         rest = rest.get(end + 1..).unwrap_or(&[]);
         let (tag, val) = line.split_once(' ').unwrap_or((line.as_str(), ""));
         match tag {
-            "U" => p.umask = u32::from_str_radix(val.trim(), 8).unwrap_or(0o022),
-            "F" => p.path = val.to_string(),
+            "U" => {
+                umask = Some(
+                    u32::from_str_radix(val.trim(), 8)
+                        .map_err(|_| format!("cannot read the umask line {line:?}"))?,
+                )
+            }
+            "F" | "Fx" => p.path = tag_value(val, tag == "Fx")?,
             "S" => {
+                stats += 1;
                 p.stat = Some(
                     Stat::parse_line(&line)
                         .ok_or_else(|| format!("cannot read stat output {line:?}"))?,
                 )
             }
-            "L" => p.link_target = Some(val.to_string()),
+            "A" => absent += 1,
+            "L" | "Lx" => p.link_target = Some(tag_value(val, tag == "Lx")?),
             "P" => {
                 p.readable = val.contains('r');
                 p.writeable = val.contains('w');
@@ -268,7 +292,6 @@ pub fn parse_probe(path: &str, out: &[u8], limit: Option<u64>) -> Result<Probe, 
             }
             "H" => p.checksum = val.split_whitespace().next().map(str::to_string),
             "D" => p.parent_exists = true,
-            "B" | "A" => {}
             "E" => return Err(val.to_string()),
             "C" => {
                 let too_big = limit.is_some_and(|n| rest.len() as u64 > n);
@@ -280,6 +303,15 @@ pub fn parse_probe(path: &str, out: &[u8], limit: Option<u64>) -> Result<Probe, 
             _ => {}
         }
     }
+    // A path is either there (one stat) or not: anything else is output cut short or mixed.
+    if (stats, absent) != (1, 0) && (stats, absent) != (0, 1) {
+        return Err(format!(
+            "cannot read the state of {path}: the probe printed {stats} stat line(s) and {absent} absent mark(s)"
+        ));
+    }
+    p.umask = umask.ok_or_else(|| {
+        format!("cannot read the umask of the shell on the host (no U line for {path})")
+    })?;
     Ok(p)
 }
 
@@ -744,5 +776,61 @@ mod tests {
         assert_eq!(p.content.as_deref(), Some(&b"line\n"[..]));
         assert!(p.readable && p.writeable && !p.executable);
         assert_eq!(p.umask, 0o022);
+    }
+
+    #[test]
+    fn a_probe_without_one_stat_or_absent_line_or_umask_is_an_error() {
+        let st = "S 81a4 0 0 6 1.5 2.5 3.5 10 20 1 8 4096 root root\n";
+        let ok = |out: &str| parse_probe("/x", out.as_bytes(), None);
+        assert!(ok(&format!("U 0022\n{st}")).unwrap().exists());
+        assert!(!ok("U 0022\nA\nD\n").unwrap().exists());
+        // stat printed nothing (with status 0): not "absent".
+        let e = ok("U 0022\nP rw\n").unwrap_err();
+        assert!(e.contains("0 stat line(s) and 0 absent"), "{e}");
+        assert!(ok(&format!("U 0022\n{st}A\n")).is_err());
+        assert!(ok(&format!("U 0022\n{st}{st}")).is_err());
+        // No umask, or one that is not octal: not guessed as 022.
+        assert!(ok(st).unwrap_err().contains("umask"));
+        assert!(ok(&format!("U u=rwx\n{st}")).unwrap_err().contains("umask"));
+    }
+
+    /// The probe script run by `sh` on a symlink whose target holds newlines and tags.
+    #[test]
+    fn link_targets_with_newlines_stay_one_value() {
+        let dir = tempfile::tempdir().unwrap();
+        for target in ["x\nC", "x\nE boom\nA", "plain target", "a\n\nP rwx\n"] {
+            let link = dir.path().join("l");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(target, &link).unwrap();
+            let path = link.to_str().unwrap();
+            let script = probe_script(path, &ProbeOpts::default());
+            let out = std::process::Command::new("/bin/sh")
+                .args(["-c", &script])
+                .output()
+                .unwrap();
+            let p = parse_probe(path, &out.stdout, None).unwrap();
+            // `$(readlink)` drops trailing newlines, as it did before.
+            assert_eq!(
+                p.link_target.as_deref(),
+                Some(target.trim_end_matches('\n'))
+            );
+            assert_eq!(p.kind(), Some(Kind::Link));
+            assert!(p.content.is_none());
+        }
+        // A destination directory's name with a newline, probed inside (`into_dir`).
+        let sub = dir.path().join("d\nS 0");
+        std::fs::create_dir(&sub).unwrap();
+        let path = sub.to_str().unwrap();
+        let opts = ProbeOpts {
+            into_dir: Some("f".into()),
+            ..ProbeOpts::default()
+        };
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &probe_script(path, &opts)])
+            .output()
+            .unwrap();
+        let p = parse_probe(path, &out.stdout, None).unwrap();
+        assert_eq!(p.path, format!("{path}/f"));
+        assert!(!p.exists() && p.parent_exists);
     }
 }

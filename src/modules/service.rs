@@ -82,12 +82,18 @@ fn params(module: &str, a: &Args) -> Result<Params, ArgError> {
 
 /// The script. `act VERB` records the change (`say changed VERB`) and, outside check mode,
 /// runs it, stopping with `say failed VERB` (the output on stderr) when it fails.
+///
+/// The command's output goes to a temporary file, not a pipe: a daemon an init script
+/// starts keeps the stdout it inherited, and reading a pipe would wait for it to exit
+/// (Ansible daemonizes for the same reason). The file is made on the first `act` only.
 fn script(p: &Params, check: bool) -> String {
     let mut s = String::from(PRELUDE);
-    s.push_str(&format!("n={}\n", quote(&p.name)));
+    s.push_str(&format!("n={}\no=\n", quote(&p.name)));
     let run = if check { "false" } else { "true" };
     s.push_str(&format!(
-        "act() {{ v=$1; shift; say changed \"$v\"; {run} || return 0; out=$(\"$@\" 2>&1) || {{ say failed \"$v\"; printf '%s\\n' \"$out\" >&2; exit 0; }}; }}\n"
+        "act() {{ v=$1; shift; say changed \"$v\"; {run} || return 0\n\
+         \x20 [ -n \"$o\" ] || {{ o=$(mktemp) && trap 'rm -f \"$o\"' EXIT; }} || exit 1\n\
+         \x20 \"$@\" </dev/null >\"$o\" 2>&1 || {{ say failed \"$v\"; cat \"$o\" >&2; exit 0; }}; }}\n"
     ));
     let detect = match p.manager.as_str() {
         "systemd" => "if command -v systemctl >/dev/null 2>&1; then mgr=systemd\n".to_string(),
@@ -373,6 +379,62 @@ mod tests {
             assert_eq!(r["changed"], json!(true), "{r:?}");
         }
         drop(guard);
+    }
+
+    /// A command's output is read from a file, never from a pipe a daemon could hold open.
+    #[test]
+    fn actions_write_their_output_to_a_file() {
+        let a = Args::new(
+            "service",
+            json!({"name": "x", "state": "started", "use": "sysv"})
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
+        let s = script(&params("service", &a).unwrap(), false);
+        assert!(s.contains("\"$@\" </dev/null >\"$o\" 2>&1 ||"), "{s}");
+        assert!(!s.contains("$(\"$@\""), "{s}");
+    }
+
+    /// Kills the daemon a fake init script left behind (by its pid) and removes the script.
+    struct Daemon(String);
+    impl Drop for Daemon {
+        fn drop(&mut self) {
+            sh(&format!(
+                "[ -s /tmp/{0}.pid ] && kill \"$(cat /tmp/{0}.pid)\"; rm -f /etc/init.d/{0} /tmp/{0}.pid",
+                self.0
+            ));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_daemon_that_keeps_stdout_does_not_hold_up_the_task() {
+        if systemd_running() || !Path::new("/etc/init.d").is_dir() || sh("id -u").trim() != "0" {
+            return;
+        }
+        let name = format!("hordetest-daemon-{}", std::process::id());
+        let _guard = Daemon(name.clone());
+        // `start` leaves a daemon with the script's stdout and stderr, as `nohup app &` does.
+        let script = format!(
+            "#!/bin/sh\ncase \"$1\" in\n start) echo starting; sleep 30 & echo $! > /tmp/{name}.pid ;;\n\
+             \x20status) [ -s /tmp/{name}.pid ] ;;\n *) exit 3 ;;\nesac\n"
+        );
+        std::fs::write(format!("/etc/init.d/{name}"), script).unwrap();
+        sh(&format!("chmod 755 /etc/init.d/{name}"));
+        let local = Local::new();
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            local.run("service", json!({"name": name, "state": "started"})),
+        )
+        .await
+        .expect("the task ends while the daemon runs");
+        assert_eq!(r["changed"], json!(true), "{r:?}");
+        assert_eq!(r.get("failed"), None, "{r:?}");
+        let pid = std::fs::read_to_string(format!("/tmp/{name}.pid")).unwrap();
+        assert!(
+            Path::new(&format!("/proc/{}", pid.trim())).exists(),
+            "the daemon still runs"
+        );
     }
 
     #[tokio::test]

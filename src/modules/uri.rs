@@ -18,9 +18,14 @@ const BODY_MARK: &[u8] = b"@@horde body=\n";
 /// Options both modules pass to curl.
 fn curl_common(a: &Args, default_timeout: i64) -> Result<Vec<String>, ArgError> {
     let mut o: Vec<String> = vec!["-sS".into()];
+    // Ansible's timeout bounds each socket operation, not the transfer: the connection, then
+    // any stall (less than a byte a second for that long). A long download that keeps
+    // moving is not cut off.
     let timeout = a.int("timeout")?.unwrap_or(default_timeout);
     if timeout > 0 {
-        o.push(format!("--max-time {timeout}"));
+        o.push(format!(
+            "--connect-timeout {timeout} --speed-limit 1 --speed-time {timeout}"
+        ));
     }
     if !a.bool_or("validate_certs", true)? {
         o.push("-k".into());
@@ -44,6 +49,41 @@ fn curl_common(a: &Args, default_timeout: i64) -> Result<Vec<String>, ArgError> 
         o.push(format!("-H {}", quote(&format!("{k}: {v}"))));
     }
     Ok(o)
+}
+
+/// What curl's exit status means (its man page, EXIT CODES), for the failures a request
+/// meets.
+fn curl_exit_meaning(rc: i64) -> &'static str {
+    match rc {
+        1 => "unsupported protocol",
+        3 => "malformed URL",
+        5 => "could not resolve the proxy",
+        6 => "could not resolve the host",
+        7 => "could not connect",
+        18 => "partial transfer: the body ended before its announced length",
+        23 => "could not write the response to a local file",
+        26 => "could not read the request body",
+        28 => "timed out",
+        35 => "TLS handshake failed",
+        47 => "too many redirects",
+        52 => "the server sent nothing",
+        55 => "failed sending data",
+        56 => "failed receiving data",
+        60 => "the server's certificate could not be verified",
+        _ => "see EXIT CODES in curl's manual",
+    }
+}
+
+/// curl's failure, when its exit status (the `rc` tag) is not 0: its message and what the
+/// status means. A response cut off mid-body still has a status line, so the status code
+/// alone does not say the transfer worked.
+fn curl_error(reply: &Reply) -> Option<String> {
+    let rc = reply.get("rc")?.trim().parse::<i64>().unwrap_or(-1);
+    (rc != 0).then(|| {
+        let err = reply.stderr.trim();
+        let err = err.strip_prefix("curl: ").unwrap_or(err);
+        format!("{err} (curl exit {rc}: {})", curl_exit_meaning(rc))
+    })
 }
 
 /// Splits a script's stdout at [`BODY_MARK`]: the tagged lines before, the body after.
@@ -261,7 +301,7 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     }
     s.push_str("t=$(mktemp) && h=$(mktemp) || exit 1\ntrap 'rm -f \"$t\" \"$h\"' EXIT\n");
     s.push_str(&format!(
-        "curl {} -D \"$h\" -o \"$t\" {WRITE_OUT} {}{}\nsay rc $?\n",
+        "curl {} -D \"$h\" -o \"$t\" {WRITE_OUT} {}{}\nrc=$?; say rc $rc\n",
         curl.join(" "),
         quote(&url),
         if stdin.is_none() { " </dev/null" } else { "" }
@@ -270,7 +310,7 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     if let Some(d) = &dest {
         s.push_str(&format!(
             "d={}; [ -d \"$d\" ] && d=\"$d/{}\"\nsay path \"$d\"\n\
-             case \"$(sed -n 's/^HTTP\\/[^ ]* \\([0-9]*\\).*/\\1/p' \"$h\" | tail -n 1)\" in\n\
+             [ $rc = 0 ] && case \"$(sed -n 's/^HTTP\\/[^ ]* \\([0-9]*\\).*/\\1/p' \"$h\" | tail -n 1)\" in\n\
              \x20 2??) cmp -s \"$t\" \"$d\" 2>/dev/null || {{ cp \"$t\" \"$d\" && say written 1; }} ;;\n\
              esac\n",
             quote(d),
@@ -348,7 +388,10 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
             .and_then(Value::as_str)
             .unwrap_or("unknown")
     );
-    let msg = if status == -1 {
+    let curl_err = curl_error(&reply);
+    let msg = if let Some(e) = &curl_err {
+        format!("Request failed: {e}")
+    } else if status == -1 {
         format!(
             "Request failed: {}",
             reply.stderr.trim().trim_start_matches("curl: ")
@@ -358,8 +401,12 @@ pub(crate) async fn uri(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     } else {
         ok_msg
     };
-    if codes.contains(&status) {
+    if codes.contains(&status) && curl_err.is_none() {
         r.insert("msg".into(), json!(msg));
+    } else if status != -1 && curl_err.is_some() {
+        // A status arrived but the transfer failed after it (cut off, stalled).
+        r.insert("msg".into(), json!(msg));
+        r.insert("failed".into(), json!(true));
     } else {
         r.insert(
             "msg".into(),
@@ -467,13 +514,15 @@ pub(crate) async fn get_url(a: &Args, ctx: &Ctx<'_>) -> ModResult {
     let since = !force && checksum.is_none();
     s.push_str(&format!(
         "set --; {since} && [ -e \"$d\" ] && set -- -z \"$d\"\n\
-         curl {} -L \"$@\" -D \"$h\" -o \"$t\" {WRITE_OUT} {} </dev/null\nsay rc $?\n",
+         curl {} -L \"$@\" -D \"$h\" -o \"$t\" {WRITE_OUT} {} </dev/null\nrc=$?; say rc $rc\n",
         curl.join(" "),
         quote(&url)
     ));
     s.push_str(PRINT_HEADERS);
+    // A failed transfer (cut off, stalled) leaves dest alone; the trap removes its part.
     s.push_str(
-        "st=$(sed -n 's/^HTTP\\/[^ ]* \\([0-9]*\\).*/\\1/p' \"$h\" | tail -n 1)\n\
+        "[ $rc = 0 ] || exit 0\n\
+         st=$(sed -n 's/^HTTP\\/[^ ]* \\([0-9]*\\).*/\\1/p' \"$h\" | tail -n 1)\n\
          case \"$st\" in 2??) ;; 304) finish ;; *) exit 0 ;; esac\n\
          say checksum_src \"$(sum sha1 \"$t\")\"; say size \"$(wc -c < \"$t\" | tr -d ' ')\"\n",
     );
@@ -553,14 +602,15 @@ fn get_url_result(reply: &Reply, url: &str, checksum: Option<&(String, String)>)
                 .unwrap_or(0.0) as i64
         ),
     );
+    let curl_err = curl_error(reply);
     if reply.flag("uptodate") {
         r.insert("msg".into(), json!("file already exists"));
-    } else if status == -1 {
-        let mut f = failed(format!(
-            "Request failed: {}",
-            reply.stderr.trim().trim_start_matches("curl: ")
-        ));
-        f.insert("status_code".into(), json!(-1));
+    } else if status == -1 || curl_err.is_some() {
+        let err = curl_err
+            .unwrap_or_else(|| reply.stderr.trim().trim_start_matches("curl: ").to_string());
+        let mut f = failed(format!("Request failed: {err}"));
+        f.insert("changed".into(), json!(false));
+        f.insert("status_code".into(), json!(status));
         f.insert("dest".into(), json!(dest));
         f.insert("url".into(), json!(url));
         return f;
@@ -636,6 +686,13 @@ mod tests {
     /// A tiny HTTP server on 127.0.0.1 answering each of `n` requests with `response`;
     /// returns its base URL. It stops after `n` requests or 20 s.
     fn serve(response: &'static str, n: usize) -> String {
+        serve_with(n, move |c| {
+            let _ = c.write_all(response.as_bytes());
+        })
+    }
+
+    /// As [`serve`], with `respond` writing each response (the connection closes after it).
+    fn serve_with(n: usize, respond: impl Fn(&mut std::net::TcpStream) + Send + 'static) -> String {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         l.set_nonblocking(true).unwrap();
@@ -648,7 +705,7 @@ mod tests {
                         let _ = c.set_nonblocking(false);
                         let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
                         read_request(&mut c);
-                        let _ = c.write_all(response.as_bytes());
+                        respond(&mut c);
                         served += 1;
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -829,6 +886,104 @@ mod tests {
                 .starts_with("the get_url script failed on the host (rc 1)"),
             "{r:?}"
         );
+    }
+
+    /// A response that announces more body than it sends, then closes.
+    const CUT_OFF: &str =
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: close\r\n\r\npartial";
+
+    #[tokio::test]
+    async fn a_transfer_cut_off_mid_body_fails_and_leaves_dest_alone() {
+        let base = serve(CUT_OFF, 4);
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("f");
+        let local = Local::new();
+        let r = local
+            .run("get_url", json!({"url": format!("{base}/f"), "dest": dest}))
+            .await;
+        assert_eq!(r["failed"], json!(true), "{r:?}");
+        assert!(!dest.exists(), "{r:?}");
+        std::fs::write(&dest, "old\n").unwrap();
+        let r = local
+            .run(
+                "get_url",
+                json!({"url": format!("{base}/f"), "dest": dest, "force": true}),
+            )
+            .await;
+        assert_eq!(r["failed"], json!(true), "{r:?}");
+        assert_eq!(r["changed"], json!(false), "{r:?}");
+        let msg = r["msg"].as_str().unwrap();
+        assert!(msg.starts_with("Request failed: "), "{r:?}");
+        assert!(msg.contains("(curl exit 18: partial transfer"), "{r:?}");
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no partial file left behind"
+        );
+        // uri: the status was 200, the transfer still failed; dest keeps its content.
+        let r = local
+            .run(
+                "uri",
+                json!({"url": format!("{base}/f"), "dest": dest, "return_content": true}),
+            )
+            .await;
+        assert_eq!(r["failed"], json!(true), "{r:?}");
+        assert_eq!(r["status"], json!(200));
+        assert!(
+            r["msg"].as_str().unwrap().contains("(curl exit 18"),
+            "{r:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old\n");
+        let r = local.run("uri", json!({"url": format!("{base}/f")})).await;
+        assert_eq!(r["failed"], json!(true), "{r:?}");
+    }
+
+    /// `timeout` bounds a stall, as Ansible's socket timeout does, not the whole transfer.
+    #[tokio::test]
+    async fn timeout_cuts_a_stall_not_a_slow_transfer() {
+        let slow = serve_with(1, |c| {
+            let _ =
+                c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 70\r\nConnection: close\r\n\r\n");
+            // 2.8 s in all, never idle for as long as the 2 s timeout.
+            for _ in 0..7 {
+                std::thread::sleep(Duration::from_millis(400));
+                let _ = c.write_all(b"0123456789");
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("slow");
+        let local = Local::new();
+        let r = local
+            .run(
+                "get_url",
+                json!({"url": format!("{slow}/s"), "dest": dest, "timeout": 2}),
+            )
+            .await;
+        assert_eq!(r.get("failed"), None, "{r:?}");
+        assert_eq!(std::fs::read(&dest).unwrap().len(), 70);
+        let stalled = serve_with(1, |c| {
+            let _ = c.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\nConnection: close\r\n\r\nabc",
+            );
+            std::thread::sleep(Duration::from_secs(6));
+        });
+        let started = Instant::now();
+        let r = local
+            .run(
+                "get_url",
+                json!({"url": format!("{stalled}/s"), "dest": dir.path().join("stalled"), "timeout": 1}),
+            )
+            .await;
+        assert_eq!(r["failed"], json!(true), "{r:?}");
+        assert!(
+            r["msg"]
+                .as_str()
+                .unwrap()
+                .contains("(curl exit 28: timed out)"),
+            "{r:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5), "{r:?}");
     }
 
     #[tokio::test]

@@ -171,6 +171,37 @@ fn local_tasks_change_files_and_the_recap_counts_them() {
     );
 }
 
+/// Facts that cannot be gathered (here su refuses nobody, whose shell is nologin) fail the
+/// setup task; they used to come back empty and `when:` on them skipped tasks silently.
+#[test]
+fn facts_that_cannot_be_gathered_fail_the_host() {
+    if !std::fs::read_to_string("/etc/passwd")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("nobody:") && l.ends_with("nologin"))
+        || !std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout == b"0\n")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: localhost\n  become: true\n  become_method: su\n  become_user: nobody\n  tasks:\n    - name: on linux\n      debug:\n        msg: linux\n      when: ansible_system == 'Linux'\n",
+    );
+    let run = horde(["apply"]).arg(&pb).run().expect_code(2);
+    assert!(
+        run.stdout
+            .contains("cannot gather facts on localhost: the facts script exited with rc 1"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("skipping"), "{}", run.stdout);
+}
+
 #[test]
 fn list_tasks_and_syntax_check_do_not_run_anything() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,6 +272,67 @@ fn the_demo_playbook_configures_the_lab_and_a_second_run_changes_nothing() {
         .next()
         .unwrap();
     assert!(!second.contains("changed: ["), "{second}");
+}
+
+/// `file recurse` on a fleet host as a user who may not chown to root, nor read every
+/// directory: the task fails with the command's message, as Ansible's does (it said
+/// changed, every run).
+#[test]
+fn file_recurse_fails_when_a_chown_or_the_listing_fails() {
+    use std::os::unix::fs::PermissionsExt;
+    let fleet = crate::fleet::Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let id = |flag: &str| -> u32 {
+        let out = std::process::Command::new("id")
+            .args([flag, &fleet.user])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    // The top directory is root's already; a file under it is the login user's.
+    let top = tempfile::Builder::new()
+        .prefix("horde-recurse-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(top.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let file = top.path().join("f");
+    std::fs::write(&file, "x").unwrap();
+    std::os::unix::fs::chown(&file, Some(id("-u")), Some(id("-g"))).unwrap();
+    let apply = |args: &str| {
+        let pb = write(
+            dir.path(),
+            "pb.yml",
+            &format!(
+                "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - file: {{path: {}, recurse: true, {args}}}\n",
+                top.path().display()
+            ),
+        );
+        horde(["apply", "-i"])
+            .arg(fleet.inventory_ini())
+            .arg("--known-hosts")
+            .arg(fleet.known_hosts())
+            .arg(&pb)
+            .run()
+            .expect_code(2)
+    };
+    let run = apply("owner: root");
+    assert!(run.stdout.contains("chown failed: "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Operation not permitted"),
+        "{}",
+        run.stdout
+    );
+    // A directory the user cannot read: the modes under it cannot be listed.
+    let sub = top.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let run = apply("mode: u+r");
+    assert!(
+        run.stdout.contains("cannot list the modes under"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Permission denied"), "{}", run.stdout);
 }
 
 #[test]
