@@ -752,7 +752,9 @@ impl Session {
                 }
             }
         }
-        let Some(shell) = slot.as_mut() else {
+        let has_input = req.stdin.as_ref().is_some_and(|i| !i.is_empty());
+        let Some(shell) = slot.as_mut().filter(|sh| sh.reads_input() || !has_input) else {
+            drop(slot);
             return self.exec(req, cancel).await;
         };
         enum End<T> {

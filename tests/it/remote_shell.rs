@@ -1,0 +1,81 @@
+//! Playbooks on the sshd fleet whose commands do not follow horde's framing: input they
+//! leave unread, output a background process writes late. Nothing of one task may run as a
+//! command or show up in the next task's output.
+
+use crate::fleet::Fleet;
+use crate::support::{Run, horde};
+use std::path::{Path, PathBuf};
+
+/// `horde apply` of `playbook` on the fleet (its hosts are the group `fleet`).
+fn apply(fleet: &Fleet, dir: &Path, playbook: &str) -> Run {
+    let pb = dir.join("pb.yml");
+    std::fs::write(&pb, playbook).expect("write the playbook");
+    horde(["apply", "-i"])
+        .arg(fleet.inventory_ini())
+        .arg("--known-hosts")
+        .arg(fleet.known_hosts())
+        .arg(&pb)
+        .run()
+}
+
+/// A path under /tmp that the fleet's login user can write (the hosts are this machine),
+/// removed now and when dropped.
+struct HostPath(PathBuf);
+
+impl HostPath {
+    fn new(name: &str) -> HostPath {
+        let p = PathBuf::from(format!("/tmp/horde-it-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_file(&p);
+        HostPath(p)
+    }
+
+    fn show(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for HostPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn input_a_command_does_not_read_is_never_run_by_the_shell() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let pwned = HostPath::new("pwned");
+    // 200 KiB, far more than a pipe holds: `true` reads none of it.
+    let line = format!("      touch {}\n", pwned.show());
+    let payload = line.repeat(200 * 1024 / line.len() + 1);
+    let run = apply(
+        &fleet,
+        dir.path(),
+        &format!(
+            "- hosts: fleet\n  gather_facts: false\n  vars:\n    payload: |\n{payload}  tasks:\n    - command:\n        cmd: \"true\"\n        stdin: \"{{{{ payload }}}}\"\n    - command: echo next\n      register: r\n    - assert:\n        that:\n          - r.stdout == 'next'\n          - r.stderr == ''\n"
+        ),
+    );
+    let run = run.expect_code(0);
+    assert!(
+        !pwned.0.exists(),
+        "the shell ran the input `true` left: {}",
+        run.stdout
+    );
+}
+
+#[test]
+fn output_a_background_process_writes_late_stays_out_of_the_next_task() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let script = HostPath::new("late.sh");
+    // No `&` in the command text: horde cannot tell that it leaves a writer behind.
+    let run = apply(
+        &fleet,
+        dir.path(),
+        &format!(
+            "- hosts: fleet\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: {s}\n        mode: '0755'\n        content: |\n          #!/bin/sh\n          (sleep 0.3; echo late; echo late >&2) &\n          echo early\n    - command: {s}\n      register: a\n      timeout: 20\n    - pause:\n        seconds: 1\n    - command: echo next\n      register: b\n      timeout: 20\n    - assert:\n        that:\n          - a.stdout == 'early'\n          - b.stdout == 'next'\n          - b.stderr == ''\n",
+            s = script.show()
+        ),
+    );
+    run.expect_code(0);
+}
