@@ -317,6 +317,7 @@ async fn run_host(
         command: command.clone(),
         stdin: None,
         timeout: task.timeout,
+        password: None,
     };
     // The become password may also come from the host's variables, as in Ansible.
     let become_ = task.become_.clone().map(|mut b| {

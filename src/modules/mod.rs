@@ -98,6 +98,7 @@ impl Ctx<'_> {
             command,
             stdin,
             timeout: self.timeout,
+            password: None,
         };
         self.transport.exec(&req, self.become_, self.cancel).await
     }

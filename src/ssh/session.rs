@@ -5,6 +5,7 @@
 
 use super::error::{Phase, SshError, SshErrorKind};
 use super::known_hosts::{KnownHosts, Verdict, fingerprint};
+use super::prompt::PasswordPrompt;
 use super::target::{HostKeyPolicy, Target, TargetDefaults, resolve_hop};
 use russh::ChannelMsg;
 use russh::client::{self, AuthResult, Handle};
@@ -176,6 +177,9 @@ pub struct ExecRequest {
     pub command: String,
     pub stdin: Option<Vec<u8>>,
     pub timeout: Option<Duration>,
+    /// A become password, typed only if the command asks for it; its input waits for the
+    /// command's ready line (see [`PasswordPrompt`]).
+    pub password: Option<PasswordPrompt>,
 }
 
 /// What a command printed and how it ended.
@@ -623,16 +627,14 @@ impl Session {
                 .exec(true, req.command.as_bytes())
                 .await
                 .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
-            if let Some(input) = &req.stdin {
-                channel
-                    .data_bytes(input.clone())
-                    .await
-                    .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
+            let proto = |e: russh::Error| err(SshErrorKind::Protocol(e.to_string()));
+            let mut answering = req.password.as_ref().map(super::Answering::new);
+            if answering.is_none() {
+                if let Some(input) = &req.stdin {
+                    channel.data_bytes(input.clone()).await.map_err(proto)?;
+                }
+                channel.eof().await.map_err(proto)?;
             }
-            channel
-                .eof()
-                .await
-                .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
             let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
             while let Some(msg) = channel.wait().await {
                 match msg {
@@ -652,6 +654,24 @@ impl Session {
                     ChannelMsg::Close => break,
                     _ => {}
                 }
+                let Some(a) = answering.as_mut().filter(|a| a.waiting()) else {
+                    continue;
+                };
+                match a.step(&stdout, &stderr) {
+                    super::Step::Wait => {}
+                    super::Step::Type(pw) => channel.data_bytes(pw).await.map_err(proto)?,
+                    super::Step::Ready => {
+                        if let Some(input) = &req.stdin {
+                            channel.data_bytes(input.clone()).await.map_err(proto)?;
+                        }
+                        channel.eof().await.map_err(proto)?;
+                    }
+                    // sudo gives up at the end of its input.
+                    super::Step::Refused => channel.eof().await.map_err(proto)?,
+                }
+            }
+            if let Some(a) = &answering {
+                a.strip(&mut stdout, &mut stderr);
             }
             if status.is_none() && self.handle.is_closed() {
                 return Err(err(SshErrorKind::Closed(Some(
@@ -719,7 +739,10 @@ impl Session {
         req: &ExecRequest,
         cancel: &CancellationToken,
     ) -> Result<ExecOutput, SshError> {
+        // A become password is typed as the command asks: the shell's framing of input
+        // has no room for that, so such commands get a channel of their own.
         if !self.reuse_shell.load(std::sync::atomic::Ordering::Relaxed)
+            || req.password.is_some()
             || super::shell::may_background(&req.command)
         {
             return self.exec(req, cancel).await;

@@ -295,6 +295,7 @@ impl Shell {
             ),
             stdin: None,
             timeout: Some(Duration::from_secs(5)),
+            password: None,
         };
         let _ = session.exec(&req, &CancellationToken::new()).await;
         let _ = self.channel.close().await;

@@ -1,6 +1,7 @@
 //! Playbooks on the sshd fleet whose commands do not follow horde's framing: input they
-//! leave unread, output a background process writes late. Nothing of one task may run as a
-//! command or show up in the next task's output.
+//! leave unread, output a background process writes late, a become password sudo does not
+//! ask for. Nothing of one task may run as a command, show up in the next task's output,
+//! or reach a command as its input.
 
 use crate::fleet::Fleet;
 use crate::support::{Run, horde};
@@ -78,4 +79,24 @@ fn output_a_background_process_writes_late_stays_out_of_the_next_task() {
         ),
     );
     run.expect_code(0);
+}
+
+/// The fleet's sudoers: `hordetest ALL=(root) NOPASSWD: ALL` and `hordetest ALL=(nobody)
+/// ALL` (with a password). A become password set for a host whose sudo does not ask must
+/// not end up in the command's input (once, copy wrote it into the file).
+#[test]
+fn a_become_password_sudo_does_not_ask_for_stays_out_of_the_command() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = HostPath::new("become");
+    let run = apply(
+        &fleet,
+        dir.path(),
+        &format!(
+            "- hosts: fleet\n  gather_facts: false\n  become: true\n  vars:\n    ansible_become_password: hordetest-pw\n  tasks:\n    - copy:\n        dest: {f}\n        content: \"exact content\\n\"\n    - command:\n        cmd: cat\n        stdin: as root\n      register: root\n    - command:\n        cmd: cat\n        stdin: as nobody\n      become_user: nobody\n      register: nobody\n    - shell: \"printf 'Password: kept'\"\n      register: kept\n    - assert:\n        that:\n          - root.stdout == 'as root'\n          - nobody.stdout == 'as nobody'\n          - nobody.stderr == ''\n          - \"kept.stdout == 'Password: kept'\"\n",
+            f = file.show()
+        ),
+    );
+    run.expect_code(0);
+    assert_eq!(std::fs::read_to_string(&file.0).unwrap(), "exact content\n");
 }
