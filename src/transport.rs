@@ -165,6 +165,7 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
         }
         let read = async {
             let (mut bo, mut be) = (vec![0u8; 16384], vec![0u8; 16384]);
+            let mut limited = Ok(());
             let (mut out_open, mut err_open) = (true, true);
             while out_open || err_open {
                 tokio::select! {
@@ -176,6 +177,10 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
                         Ok(n) if n > 0 => errb.extend_from_slice(&be[..n]),
                         _ => err_open = false,
                     },
+                }
+                limited = req.check_output(&out, &errb);
+                if limited.is_err() {
+                    break;
                 }
                 let Some(a) = answering.as_mut().filter(|a| a.waiting()) else {
                     continue;
@@ -196,9 +201,18 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
             if let Some(a) = &answering {
                 a.strip(&mut out, &mut errb);
             }
+            limited
         };
-        tokio::join!(feed, read);
-        let status = child.wait().await;
+        // The input goes on by itself: a command that stops reading must not hold up the
+        // output, nor its end.
+        let feeding = tokio::spawn(feed);
+        let limited = read.await;
+        let status = match limited {
+            // Stopped: the command is killed when `child` is dropped.
+            Err(kind) => Err(kind),
+            Ok(()) => child.wait().await.map_err(SshErrorKind::Io),
+        };
+        feeding.abort();
         (out, errb, status)
     };
     let timeout = async {
@@ -215,7 +229,7 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
                     (None, Some(sig)) => ExitStatus::Signal(sig.to_string()),
                     _ => ExitStatus::Unknown,
                 },
-                Err(e) => return Err(err(SshErrorKind::Io(e))),
+                Err(kind) => return Err(err(kind)),
             };
             Ok(ExecOutput { stdout, stderr, status, started, duration: t0.elapsed() })
         }
@@ -278,6 +292,7 @@ mod tests {
                 ready: "READY_1".into(),
                 password: "pw".into(),
             }),
+            output_limit: None,
         }
     }
 
@@ -292,6 +307,27 @@ mod tests {
             assert_eq!(out.stdout, b"out\ndata", "nopasswd: {nopasswd}");
             assert_eq!(out.stderr, b"", "nopasswd: {nopasswd}");
         }
+    }
+
+    #[tokio::test]
+    async fn output_past_the_limit_stops_a_local_command() {
+        let req = ExecRequest {
+            command: "yes".into(),
+            output_limit: Some(1 << 20),
+            ..Default::default()
+        };
+        let e = Transport::Local
+            .exec(&req, None, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e.kind, SshErrorKind::OutputLimit { stream: "stdout", limit } if limit == 1 << 20),
+            "{e}"
+        );
+        assert_eq!(
+            e.reason(),
+            "output exceeds 1048576 bytes on stdout; the command was stopped"
+        );
     }
 
     #[tokio::test]

@@ -99,6 +99,7 @@ impl Ctx<'_> {
             stdin,
             timeout: self.timeout,
             password: None,
+            output_limit: None,
         };
         self.transport.exec(&req, self.become_, self.cancel).await
     }

@@ -171,6 +171,13 @@ pub fn signal_number(name: &str) -> Option<i64> {
     })
 }
 
+/// The most output horde keeps of one stream (stdout, stderr) of one command, unless the
+/// request says otherwise: past it the command is stopped and its task fails. Ansible keeps
+/// everything, and one host printing without end then takes the controller's memory and
+/// every host's results with it; 256 MiB is far above what a task registers or prints,
+/// and leaves room for `fetch`, which reads a file as output.
+pub const OUTPUT_LIMIT: usize = 256 << 20;
+
 /// A command to run.
 #[derive(Debug, Clone, Default)]
 pub struct ExecRequest {
@@ -180,6 +187,26 @@ pub struct ExecRequest {
     /// A become password, typed only if the command asks for it; its input waits for the
     /// command's ready line (see [`PasswordPrompt`]).
     pub password: Option<PasswordPrompt>,
+    /// The output limit per stream ([`OUTPUT_LIMIT`] when `None`).
+    pub output_limit: Option<usize>,
+}
+
+impl ExecRequest {
+    /// The output limit per stream.
+    pub fn output_limit(&self) -> usize {
+        self.output_limit.unwrap_or(OUTPUT_LIMIT)
+    }
+
+    /// An error when either stream went past the output limit.
+    pub(crate) fn check_output(&self, stdout: &[u8], stderr: &[u8]) -> Result<(), SshErrorKind> {
+        let limit = self.output_limit();
+        for (stream, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+            if bytes.len() > limit {
+                return Err(SshErrorKind::OutputLimit { stream, limit });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a command printed and how it ended.
@@ -654,6 +681,7 @@ impl Session {
                     ChannelMsg::Close => break,
                     _ => {}
                 }
+                req.check_output(&stdout, &stderr).map_err(err)?;
                 let Some(a) = answering.as_mut().filter(|a| a.waiting()) else {
                     continue;
                 };
@@ -691,6 +719,11 @@ impl Session {
             _ = sleep_opt(req.timeout) => End::TimedOut,
         };
         let kind = match end {
+            // Too much output: stopped as a timeout is.
+            End::Done(Err(SshError {
+                kind: kind @ SshErrorKind::OutputLimit { .. },
+                ..
+            })) => kind,
             End::Done(r) => {
                 let (stdout, stderr, status) = r?;
                 return Ok(ExecOutput {
@@ -792,6 +825,11 @@ impl Session {
         };
         let kind = match end {
             End::Done(Ok(out)) => return Ok(out),
+            // Too much output: the command is stopped as a timed-out one is.
+            End::Done(Err(SshError {
+                kind: kind @ SshErrorKind::OutputLimit { .. },
+                ..
+            })) => kind,
             End::Done(Err(e)) => {
                 if let Some(sh) = slot.take() {
                     sh.close().await;

@@ -257,6 +257,8 @@ impl Shell {
                 }
                 _ => continue,
             }
+            // The markers' bytes may count: they are far fewer than the limit.
+            req.check_output(&out.buf, &errs.buf).map_err(err)?;
             if !out.begun(begin.as_bytes()) {
                 continue;
             }
@@ -287,18 +289,24 @@ impl Shell {
 
     /// Stops whatever the shell runs (its whole process group) and the shell itself.
     pub(crate) async fn kill(self, session: &Session) {
+        // The shell's channel goes first: output it keeps sending (a command printing
+        // without end) would otherwise fill the channel's buffer, unread, and hold up the
+        // whole connection, the kill command's channel with it.
+        let Shell { channel, pid, .. } = self;
+        let _ = channel.close().await;
+        drop(channel);
         let req = ExecRequest {
             // `kill -TERM -PID` is the form bash, dash and zsh all take (dash refuses `--`).
             command: format!(
                 "kill -TERM -{pid} 2>/dev/null || kill -s TERM -- -{pid} 2>/dev/null; kill -TERM {pid} 2>/dev/null; true",
-                pid = self.pid
+                pid = pid
             ),
             stdin: None,
             timeout: Some(Duration::from_secs(5)),
             password: None,
+            output_limit: None,
         };
         let _ = session.exec(&req, &CancellationToken::new()).await;
-        let _ = self.channel.close().await;
     }
 
     pub(crate) async fn close(self) {

@@ -100,3 +100,62 @@ fn a_become_password_sudo_does_not_ask_for_stays_out_of_the_command() {
     run.expect_code(0);
     assert_eq!(std::fs::read_to_string(&file.0).unwrap(), "exact content\n");
 }
+
+/// A command that prints more than the output limit (lowered here to 1 MiB) is stopped and
+/// reported, in the long-lived shell and on a channel of its own; the connection goes on.
+#[test]
+fn output_past_the_limit_stops_the_command() {
+    let fleet = Fleet::start(1);
+    let h = &fleet.hosts[0];
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let ctx = horde::ssh::SshContext::new(horde::ssh::TargetDefaults {
+            known_hosts_file: Some(fleet.known_hosts()),
+            host_key_policy: Some(horde::ssh::HostKeyPolicy::Strict),
+            ..Default::default()
+        });
+        let mut vars = horde::vars::Vars::new();
+        vars.insert("ansible_host".into(), h.address.clone().into());
+        vars.insert("ansible_port".into(), h.port.into());
+        vars.insert("ansible_user".into(), fleet.user.clone().into());
+        vars.insert(
+            "ansible_ssh_private_key_file".into(),
+            fleet.key().display().to_string().into(),
+        );
+        let target = horde::ssh::resolve(&h.name, &vars, &ctx.defaults).unwrap();
+        let session = horde::ssh::Session::connect(&target, &ctx).await.unwrap();
+        session.use_shell();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let writer = format!("yes horde-limit-{}", std::process::id());
+        for in_shell in [true, false] {
+            let req = horde::ssh::ExecRequest {
+                command: writer.clone(),
+                output_limit: Some(1 << 20),
+                timeout: Some(std::time::Duration::from_secs(20)),
+                ..Default::default()
+            };
+            let run = if in_shell {
+                session.run(&req, &cancel).await
+            } else {
+                session.exec(&req, &cancel).await
+            };
+            match run {
+                Err(e) => assert!(
+                    matches!(e.kind, horde::ssh::SshErrorKind::OutputLimit { .. }),
+                    "{e}"
+                ),
+                Ok(out) => panic!("not stopped: {} bytes", out.stdout.len()),
+            }
+            crate::support::wait_until(10, "the writer still runs", || {
+                crate::support::processes_running(&writer) == 0
+            });
+            let next = horde::ssh::ExecRequest {
+                command: "echo next".into(),
+                ..Default::default()
+            };
+            let out = session.run(&next, &cancel).await.unwrap();
+            assert_eq!(out.stdout, b"next\n");
+        }
+        session.close().await;
+    });
+}
