@@ -1,7 +1,7 @@
-//! Playbooks on the sshd fleet whose commands do not follow horde's framing: input they
-//! leave unread, output a background process writes late, a become password sudo does not
-//! ask for. Nothing of one task may run as a command, show up in the next task's output,
-//! or reach a command as its input.
+//! Commands on the sshd fleet that do not follow horde's framing: input they leave unread,
+//! output a background process writes late, a become password sudo does not ask for,
+//! output without end. Nothing of one task may run as a command, show up in the next
+//! task's output, reach a command as its input, or grow horde's memory without limit.
 
 use crate::fleet::Fleet;
 use crate::support::{Run, horde};
