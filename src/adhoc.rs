@@ -317,6 +317,8 @@ async fn run_host(
         command: command.clone(),
         stdin: None,
         timeout: task.timeout,
+        password: None,
+        output_limit: None,
     };
     // The become password may also come from the host's variables, as in Ansible.
     let become_ = task.become_.clone().map(|mut b| {
@@ -335,7 +337,8 @@ async fn run_host(
         Ok(output) => Outcome::Ran { command, output },
         Err(_) if cancel.is_cancelled() => Outcome::Cancelled,
         Err(e) => match e.kind {
-            crate::ssh::SshErrorKind::Timeout { .. } => Outcome::Failed(e.reason()),
+            crate::ssh::SshErrorKind::Timeout { .. }
+            | crate::ssh::SshErrorKind::OutputLimit { .. } => Outcome::Failed(e.reason()),
             _ => Outcome::Unreachable(e),
         },
     }

@@ -3,7 +3,10 @@
 //! with privilege escalation ([`Become`]) wrapped around the command.
 
 use crate::shell::quote;
-use crate::ssh::{ExecOutput, ExecRequest, ExitStatus, Session, SshError, SshErrorKind};
+use crate::ssh::{
+    Answering, ExecOutput, ExecRequest, ExitStatus, PasswordPrompt, Session, SshError,
+    SshErrorKind, Step,
+};
 use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -25,56 +28,63 @@ pub enum BecomeMethod {
     Su,
 }
 
-/// The prompt horde gives sudo, removed again from the command's stderr.
-const SUDO_PROMPT: &str = "[horde-sudo-password]";
+/// What su prints when it asks for the password (PAM's prompt, in the C locale).
+const SU_PROMPT: &str = "Password: ";
 
 impl Become {
-    /// Wraps a command. sudo and su both read the password (if any) as the first line of
-    /// stdin, before the command's own input; their prompts are removed from the output.
-    pub fn wrap(&self, command: &str, stdin: Option<Vec<u8>>) -> (String, Option<Vec<u8>>) {
-        let inner = format!("/bin/sh -c {}", quote(command));
-        let with_password = |pw: &str| {
-            let mut input = format!("{pw}\n").into_bytes();
-            input.extend(stdin.clone().unwrap_or_default());
-            Some(input)
+    /// Wraps a command. With a password, the wrapped command prints a ready line with a
+    /// nonce as its first act as the other user, and sudo asks with a prompt of its own
+    /// (with the same nonce), as Ansible's become does: the password is typed only when
+    /// asked (see [`PasswordPrompt`]), never fed to a command that sudo or su let run
+    /// without one.
+    pub fn wrap(&self, command: &str) -> (String, Option<PasswordPrompt>) {
+        let Some(password) = &self.password else {
+            let inner = format!("/bin/sh -c {}", quote(command));
+            let line = match self.method {
+                BecomeMethod::Sudo => format!("sudo -H -S -n -u {} {inner}", quote(&self.user)),
+                BecomeMethod::Su => format!("su {} -c {}", quote(&self.user), quote(&inner)),
+            };
+            return (line, None);
         };
-        match (self.method, &self.password) {
-            (BecomeMethod::Sudo, None) => (
-                format!("sudo -H -S -n -u {} {inner}", quote(&self.user)),
-                stdin,
-            ),
-            (BecomeMethod::Sudo, Some(pw)) => (
-                format!(
-                    "sudo -H -S -p {} -u {} {inner}",
-                    quote(SUDO_PROMPT),
-                    quote(&self.user)
-                ),
-                with_password(pw),
-            ),
-            (BecomeMethod::Su, None) => (
-                format!("su {} -c {}", quote(&self.user), quote(&inner)),
-                stdin,
-            ),
-            (BecomeMethod::Su, Some(pw)) => (
-                format!("su {} -c {}", quote(&self.user), quote(&inner)),
-                with_password(pw),
-            ),
-        }
-    }
-
-    fn strip_prompts(&self, out: &mut ExecOutput) {
-        match self.method {
-            BecomeMethod::Sudo => strip_first(&mut out.stderr, SUDO_PROMPT.as_bytes()),
-            BecomeMethod::Su => {
-                strip_first(&mut out.stdout, SU_PROMPT.as_bytes());
-                strip_first(&mut out.stderr, SU_PROMPT.as_bytes());
+        let nonce = nonce();
+        let ready = format!("__HORDE_BECOME_{nonce}");
+        let inner = format!(
+            "/bin/sh -c {}",
+            quote(&format!("printf '%s\\n' {ready}\n{command}"))
+        );
+        let (line, prompt) = match self.method {
+            BecomeMethod::Sudo => {
+                let prompt = format!("[sudo via horde, key={nonce}] password:");
+                (
+                    format!(
+                        "sudo -H -S -p {} -u {} {inner}",
+                        quote(&prompt),
+                        quote(&self.user)
+                    ),
+                    prompt,
+                )
             }
-        }
+            BecomeMethod::Su => (
+                format!("su {} -c {}", quote(&self.user), quote(&inner)),
+                SU_PROMPT.to_string(),
+            ),
+        };
+        let prompt = PasswordPrompt {
+            prompt,
+            ready,
+            password: password.clone(),
+        };
+        (line, Some(prompt))
     }
 }
 
-/// What su prints when it asks for the password.
-const SU_PROMPT: &str = "Password: ";
+fn nonce() -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
 
 /// Where a host's commands run.
 #[derive(Debug, Clone)]
@@ -94,30 +104,20 @@ impl Transport {
         let wrapped;
         let req = match become_ {
             Some(b) => {
-                let (command, stdin) = b.wrap(&req.command, req.stdin.clone());
+                let (command, password) = b.wrap(&req.command);
                 wrapped = ExecRequest {
                     command,
-                    stdin,
-                    timeout: req.timeout,
+                    password,
+                    ..req.clone()
                 };
                 &wrapped
             }
             None => req,
         };
-        let mut out = match self {
-            Transport::Ssh(session) => session.run(req, cancel).await?,
-            Transport::Local => exec_local(req, cancel).await?,
-        };
-        if let Some(b) = become_.filter(|b| b.password.is_some()) {
-            b.strip_prompts(&mut out);
+        match self {
+            Transport::Ssh(session) => session.run(req, cancel).await,
+            Transport::Local => exec_local(req, cancel).await,
         }
-        Ok(out)
-    }
-}
-
-fn strip_first(bytes: &mut Vec<u8>, prompt: &[u8]) {
-    if let Some(pos) = bytes.windows(prompt.len()).position(|w| w == prompt) {
-        bytes.drain(pos..pos + prompt.len());
     }
 }
 
@@ -135,30 +135,84 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| err(SshErrorKind::Io(e)))?;
-    let mut stdin = child.stdin.take();
-    let input = req.stdin.clone().unwrap_or_default();
+    let (Some(mut stdin), Some(mut so), Some(mut se)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return Err(err(SshErrorKind::Io(std::io::Error::other(
+            "the command's pipes are missing",
+        ))));
+    };
+    // What to write to the command, in order; `None` ends its input.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<Vec<u8>>>();
     let feed = async move {
-        if let Some(s) = stdin.as_mut() {
-            let _ = s.write_all(&input).await;
+        while let Some(Some(bytes)) = rx.recv().await {
+            if stdin.write_all(&bytes).await.is_err() {
+                break;
+            }
         }
         drop(stdin);
     };
-    let mut so = child.stdout.take();
-    let mut se = child.stderr.take();
+    let input = req.stdin.clone().unwrap_or_default();
+    let send_input = |tx: &tokio::sync::mpsc::UnboundedSender<Option<Vec<u8>>>| {
+        let _ = tx.send(Some(input.clone()));
+        let _ = tx.send(None);
+    };
     let collect = async {
         let (mut out, mut errb) = (Vec::new(), Vec::new());
-        let r1 = async {
-            if let Some(s) = so.as_mut() {
-                let _ = s.read_to_end(&mut out).await;
+        let mut answering = req.password.as_ref().map(Answering::new);
+        if answering.is_none() {
+            send_input(&tx);
+        }
+        let read = async {
+            let (mut bo, mut be) = (vec![0u8; 16384], vec![0u8; 16384]);
+            let mut limited = Ok(());
+            let (mut out_open, mut err_open) = (true, true);
+            while out_open || err_open {
+                tokio::select! {
+                    n = so.read(&mut bo), if out_open => match n {
+                        Ok(n) if n > 0 => out.extend_from_slice(&bo[..n]),
+                        _ => out_open = false,
+                    },
+                    n = se.read(&mut be), if err_open => match n {
+                        Ok(n) if n > 0 => errb.extend_from_slice(&be[..n]),
+                        _ => err_open = false,
+                    },
+                }
+                limited = req.check_output(&out, &errb);
+                if limited.is_err() {
+                    break;
+                }
+                let Some(a) = answering.as_mut().filter(|a| a.waiting()) else {
+                    continue;
+                };
+                match a.step(&out, &errb) {
+                    Step::Wait => {}
+                    Step::Type(pw) => {
+                        let _ = tx.send(Some(pw));
+                    }
+                    Step::Ready => send_input(&tx),
+                    // sudo gives up at the end of its input.
+                    Step::Refused => {
+                        let _ = tx.send(None);
+                    }
+                }
             }
-        };
-        let r2 = async {
-            if let Some(s) = se.as_mut() {
-                let _ = s.read_to_end(&mut errb).await;
+            drop(tx);
+            if let Some(a) = &answering {
+                a.strip(&mut out, &mut errb);
             }
+            limited
         };
-        tokio::join!(feed, r1, r2);
-        let status = child.wait().await;
+        // The input goes on by itself: a command that stops reading must not hold up the
+        // output, nor its end.
+        let feeding = tokio::spawn(feed);
+        let limited = read.await;
+        let status = match limited {
+            // Stopped: the command is killed when `child` is dropped.
+            Err(kind) => Err(kind),
+            Ok(()) => child.wait().await.map_err(SshErrorKind::Io),
+        };
+        feeding.abort();
         (out, errb, status)
     };
     let timeout = async {
@@ -175,7 +229,7 @@ async fn exec_local(req: &ExecRequest, cancel: &CancellationToken) -> Result<Exe
                     (None, Some(sig)) => ExitStatus::Signal(sig.to_string()),
                     _ => ExitStatus::Unknown,
                 },
-                Err(e) => return Err(err(SshErrorKind::Io(e))),
+                Err(kind) => return Err(err(kind)),
             };
             Ok(ExecOutput { stdout, stderr, status, started, duration: t0.elapsed() })
         }
@@ -195,16 +249,85 @@ mod tests {
             user: "root".into(),
             password: None,
         };
-        let (cmd, stdin) = b.wrap("id -u", None);
+        let (cmd, prompt) = b.wrap("id -u");
         assert_eq!(cmd, "sudo -H -S -n -u root /bin/sh -c 'id -u'");
-        assert!(stdin.is_none());
+        assert!(prompt.is_none());
         let b = Become {
             password: Some("pw".into()),
             ..b
         };
-        let (cmd, stdin) = b.wrap("cat", Some(b"data".to_vec()));
-        assert!(cmd.starts_with("sudo -H -S -p"));
-        assert_eq!(stdin.unwrap(), b"pw\ndata");
+        let (cmd, prompt) = b.wrap("cat");
+        let p = prompt.unwrap();
+        assert_eq!(p.password, "pw");
+        assert!(
+            p.prompt.starts_with("[sudo via horde, key="),
+            "{}",
+            p.prompt
+        );
+        let script = format!("printf '%s\\n' {}\ncat", p.ready);
+        assert_eq!(
+            cmd,
+            format!(
+                "sudo -H -S -p {} -u root /bin/sh -c {}",
+                quote(&p.prompt),
+                quote(&script)
+            )
+        );
+    }
+
+    /// A stand-in for sudo: asks with the prompt unless `nopasswd`, then prints the ready
+    /// line and runs `cat`, as a wrapped command does.
+    fn fake_sudo(nopasswd: bool) -> ExecRequest {
+        let ask = if nopasswd {
+            ""
+        } else {
+            "printf 'key=1 password:' >&2; IFS= read -r pw; [ \"$pw\" = pw ] || exit 1; "
+        };
+        ExecRequest {
+            command: format!("{ask}printf '%s\\n' READY_1; echo out; cat"),
+            stdin: Some(b"data".to_vec()),
+            timeout: None,
+            password: Some(PasswordPrompt {
+                prompt: "key=1 password:".into(),
+                ready: "READY_1".into(),
+                password: "pw".into(),
+            }),
+            output_limit: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_become_password_goes_only_to_a_prompt() {
+        for nopasswd in [false, true] {
+            let out = Transport::Local
+                .exec(&fake_sudo(nopasswd), None, &CancellationToken::new())
+                .await
+                .unwrap();
+            assert_eq!(out.status, ExitStatus::Code(0), "{out:?}");
+            assert_eq!(out.stdout, b"out\ndata", "nopasswd: {nopasswd}");
+            assert_eq!(out.stderr, b"", "nopasswd: {nopasswd}");
+        }
+    }
+
+    #[tokio::test]
+    async fn output_past_the_limit_stops_a_local_command() {
+        let req = ExecRequest {
+            command: "yes".into(),
+            output_limit: Some(1 << 20),
+            ..Default::default()
+        };
+        let e = Transport::Local
+            .exec(&req, None, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e.kind, SshErrorKind::OutputLimit { stream: "stdout", limit } if limit == 1 << 20),
+            "{e}"
+        );
+        assert_eq!(
+            e.reason(),
+            "output exceeds 1048576 bytes on stdout; the command was stopped"
+        );
     }
 
     #[tokio::test]
@@ -214,7 +337,7 @@ mod tests {
                 &ExecRequest {
                     command: "cat; echo err >&2; exit 3".into(),
                     stdin: Some(b"in".to_vec()),
-                    timeout: None,
+                    ..Default::default()
                 },
                 None,
                 &CancellationToken::new(),

@@ -1059,6 +1059,7 @@ impl RunCtx {
                     "The {name} action failed to execute in the expected time frame ({}) and was terminated",
                     timeout.map(|t| t.as_secs()).unwrap_or_default()
                 )),
+                crate::ssh::SshErrorKind::OutputLimit { .. } => fail(e.reason()),
                 _ => Attempt::Unreachable(e.to_string()),
             },
             None => fail(format!(

@@ -31,12 +31,59 @@ pub const FREE_FORM_KEYS: &[&str] = &[
     "expand_argument_vars",
 ];
 
-/// What the script prints instead of running the command (`creates` matched).
-const CREATES_MARK: &str = "\u{1}horde:creates\n";
-/// What the script prints instead of running the command (`removes` matched nothing).
-const REMOVES_MARK: &str = "\u{1}horde:removes\n";
-/// What the script prints when `chdir` fails.
-const CHDIR_MARK: &str = "\u{1}horde:chdir\n";
+/// The lines a guarded script prints instead of running its command: `creates` matched,
+/// `removes` matched nothing, `chdir` failed. Each carries a nonce of its run and counts
+/// only as the last line of stdout, so that a login banner before it does not hide it and
+/// the command's own output cannot fake it.
+pub(super) struct Marks {
+    nonce: String,
+}
+
+/// Which [`Marks`] line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mark {
+    Creates,
+    Removes,
+    Chdir,
+}
+
+impl Marks {
+    pub(super) fn new() -> Marks {
+        use rand::RngExt;
+        let mut rng = rand::rng();
+        let nonce = (0..8)
+            .map(|_| format!("{:02x}", rng.random::<u8>()))
+            .collect();
+        Marks { nonce }
+    }
+
+    fn line(&self, mark: Mark) -> String {
+        let name = match mark {
+            Mark::Creates => "creates",
+            Mark::Removes => "removes",
+            Mark::Chdir => "chdir",
+        };
+        format!("\u{1}horde:{name}:{}\n", self.nonce)
+    }
+
+    /// The mark as a quoted `printf` format (`\001` for the control byte).
+    pub(super) fn printf(&self, mark: Mark) -> String {
+        quote(
+            &self
+                .line(mark)
+                .replace('\u{1}', "\\001")
+                .replace('\n', "\\n"),
+        )
+    }
+
+    /// Whether stdout's last line is the mark.
+    pub(super) fn printed(&self, mark: Mark, stdout: &[u8]) -> bool {
+        let line = self.line(mark);
+        stdout
+            .strip_suffix(line.as_bytes())
+            .is_some_and(|before| before.is_empty() || before.ends_with(b"\n"))
+    }
+}
 
 /// Quotes one word of the command module so that the shell passes it on as Ansible's
 /// `expand_argument_vars` would: a leading `~` or `~user` expands, and `$NAME`/`${NAME}`
@@ -285,7 +332,13 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     let exec = body(kind, &line, argv.as_deref(), executable.as_deref(), expand)
         .map_err(|e| Fail::Module(super::failed(e)))?;
 
-    let mut script = guards(chdir.as_deref(), creates.as_deref(), removes.as_deref());
+    let marks = Marks::new();
+    let mut script = guards(
+        &marks,
+        chdir.as_deref(),
+        creates.as_deref(),
+        removes.as_deref(),
+    );
     let would_run = ctx.check;
     if would_run {
         if creates.is_none() && removes.is_none() {
@@ -302,6 +355,7 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         .sh(&script, if would_run { None } else { stdin })
         .await?;
     if let Some(r) = guarded(
+        &marks,
         &out,
         creates.as_deref(),
         removes.as_deref(),
@@ -320,27 +374,32 @@ async fn command(kind: Kind, args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
 
 /// The lines that go before a command: `cd chdir`, then the `creates`/`removes` checks
 /// (globs, relative to `chdir`), each printing its marker and stopping when it says no.
-fn guards(chdir: Option<&str>, creates: Option<&str>, removes: Option<&str>) -> String {
+fn guards(
+    marks: &Marks,
+    chdir: Option<&str>,
+    creates: Option<&str>,
+    removes: Option<&str>,
+) -> String {
     let mut script = String::new();
     if let Some(dir) = chdir {
         script.push_str(&format!(
             "cd {} || {{ printf {}; exit 1; }}\n",
             command_word(dir),
-            printf_arg(CHDIR_MARK)
+            marks.printf(Mark::Chdir)
         ));
     }
     if let Some(c) = creates {
         script.push_str(&format!(
             "for f in {}; do if [ -e \"$f\" ] || [ -h \"$f\" ]; then printf {}; exit 0; fi; done\n",
             glob_word(c),
-            printf_arg(CREATES_MARK)
+            marks.printf(Mark::Creates)
         ));
     }
     if let Some(r) = removes {
         script.push_str(&format!(
             "x=1; for f in {}; do if [ -e \"$f\" ] || [ -h \"$f\" ]; then x=0; fi; done; [ $x = 0 ] || {{ printf {}; exit 0; }}\n",
             glob_word(r),
-            printf_arg(REMOVES_MARK)
+            marks.printf(Mark::Removes)
         ));
     }
     script
@@ -348,6 +407,7 @@ fn guards(chdir: Option<&str>, creates: Option<&str>, removes: Option<&str>) -> 
 
 /// The result when a [`guards`] check stopped the command (`None`: it ran).
 fn guarded(
+    marks: &Marks,
     out: &ExecOutput,
     creates: Option<&str>,
     removes: Option<&str>,
@@ -355,20 +415,20 @@ fn guarded(
     check: bool,
 ) -> Option<Result<Vars, Fail>> {
     let did = if check { "Would" } else { "Did" };
-    if out.stdout == CHDIR_MARK.as_bytes() {
+    if marks.printed(Mark::Chdir, &out.stdout) {
         return Some(fail(format!(
             "Unable to change directory before execution: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
-    if let (Some(c), true) = (creates, out.stdout == CREATES_MARK.as_bytes()) {
+    if let (Some(c), true) = (creates, marks.printed(Mark::Creates, &out.stdout)) {
         return Some(Ok(not_run(
             cmd.clone(),
             &format!("{did} not run command since '{c}' exists"),
             &format!("skipped, since {c} exists"),
         )));
     }
-    if let (Some(r), true) = (removes, out.stdout == REMOVES_MARK.as_bytes()) {
+    if let (Some(r), true) = (removes, marks.printed(Mark::Removes, &out.stdout)) {
         return Some(Ok(not_run(
             cmd.clone(),
             &format!("{did} not run command since '{r}' does not exist"),
@@ -392,11 +452,6 @@ fn not_run(cmd: Value, msg: &str, stdout: &str) -> Vars {
     r.insert("delta".into(), Value::Null);
     r.insert("msg".into(), json!(msg));
     r
-}
-
-/// A marker as a `printf` format (`\001` for the control byte).
-pub(super) fn printf_arg(mark: &str) -> String {
-    quote(&mark.replace('\u{1}', "\\001").replace('\n', "\\n"))
 }
 
 /// Python's `str.splitlines()`, enough for command output.
@@ -503,6 +558,40 @@ mod tests {
             assert_eq!(adhoc_line(kind, args).unwrap(), expected, "{args}");
         }
         assert!(adhoc_line(Kind::Command, "creates=/x ls").is_err());
+    }
+
+    #[test]
+    fn guard_marks_count_as_the_last_line_only() {
+        let marks = Marks::new();
+        let line = |m| marks.line(m).into_bytes();
+        let out = |stdout: Vec<u8>| ExecOutput {
+            stdout,
+            stderr: Vec::new(),
+            status: crate::ssh::ExitStatus::Code(0),
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+        };
+        let skipped = |stdout: Vec<u8>| {
+            guarded(&marks, &out(stdout), Some("/x"), None, &json!("ls"), false).is_some()
+        };
+        // A login banner before the mark (the shell fell back to channels).
+        let mut banner = b"Welcome to host1\n".to_vec();
+        banner.extend(line(Mark::Creates));
+        assert!(skipped(banner));
+        assert!(skipped(line(Mark::Creates)));
+        // The command ran and printed something like the mark: another run's nonce, or
+        // the mark in the middle of its output.
+        assert!(!skipped(Marks::new().line(Mark::Creates).into_bytes()));
+        let mut middle = line(Mark::Creates);
+        middle.extend(b"more\n");
+        assert!(!skipped(middle));
+        let mut glued = b"no newline".to_vec();
+        glued.extend(line(Mark::Creates));
+        assert!(!skipped(glued));
+        assert!(marks.printed(
+            Mark::Chdir,
+            &[b"motd\n".as_slice(), &line(Mark::Chdir)].concat()
+        ));
     }
 
     #[test]

@@ -98,6 +98,8 @@ impl Ctx<'_> {
             command,
             stdin,
             timeout: self.timeout,
+            password: None,
+            output_limit: None,
         };
         self.transport.exec(&req, self.become_, self.cancel).await
     }

@@ -3,17 +3,12 @@
 //! command. As Ansible's action, `creates`/`removes` are plain existence tests that skip
 //! the task, and the task's environment is given to the script's command only.
 
-use super::command::{printf_arg, raw_word_end, split_free_form};
+use super::command::{Mark, Marks, raw_word_end, split_free_form};
 use super::outcome::{Fail, fail, finish};
 use super::{Args, Ctx, ModResult, ok};
 use crate::shell::quote;
 use crate::vars::Vars;
 use serde_json::{Value, json};
-
-/// What the command prints instead of running the script when `creates` exists.
-const CREATES_MARK: &str = "\u{1}horde:creates\n";
-/// What the command prints instead of running the script when `removes` does not exist.
-const REMOVES_MARK: &str = "\u{1}horde:removes\n";
 
 pub async fn run(args: &Args, ctx: &Ctx<'_>) -> ModResult {
     finish(script(args, ctx).await)
@@ -36,19 +31,20 @@ async fn script(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
         return fail("no script given");
     };
     let (creates, removes) = (a.str("creates")?, a.str("removes")?);
+    let marks = Marks::new();
     let mut sh = String::new();
     if let Some(c) = &creates {
         sh.push_str(&format!(
             "if [ -e {} ]; then printf {}; exit 0; fi\n",
             quote(c),
-            printf_arg(CREATES_MARK)
+            marks.printf(Mark::Creates)
         ));
     }
     if let Some(r) = &removes {
         sh.push_str(&format!(
             "if [ ! -e {} ]; then printf {}; exit 0; fi\n",
             quote(r),
-            printf_arg(REMOVES_MARK)
+            marks.printf(Mark::Removes)
         ));
     }
     let chdir = a.str("chdir")?;
@@ -100,10 +96,10 @@ async fn script(args: &Args, ctx: &Ctx<'_>) -> Result<Vars, Fail> {
     }
     let out = ctx.sh_bare(sh, (!ctx.check).then_some(body)).await?;
     let skipped = match (&creates, &removes) {
-        (Some(c), _) if out.stdout == CREATES_MARK.as_bytes() => {
+        (Some(c), _) if marks.printed(Mark::Creates, &out.stdout) => {
             Some(format!("{c} exists, matching creates option"))
         }
-        (_, Some(r)) if out.stdout == REMOVES_MARK.as_bytes() => {
+        (_, Some(r)) if marks.printed(Mark::Removes, &out.stdout) => {
             Some(format!("{r} does not exist, matching removes option"))
         }
         _ => None,

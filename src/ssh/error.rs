@@ -83,6 +83,8 @@ pub enum SshErrorKind {
     Io(#[source] std::io::Error),
     #[error("SSH protocol error: {0}")]
     Protocol(String),
+    #[error("output exceeds {limit} bytes on {stream}; the command was stopped")]
+    OutputLimit { stream: &'static str, limit: usize },
 }
 
 /// An SSH failure on one host.

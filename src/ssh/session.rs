@@ -5,6 +5,7 @@
 
 use super::error::{Phase, SshError, SshErrorKind};
 use super::known_hosts::{KnownHosts, Verdict, fingerprint};
+use super::prompt::PasswordPrompt;
 use super::target::{HostKeyPolicy, Target, TargetDefaults, resolve_hop};
 use russh::ChannelMsg;
 use russh::client::{self, AuthResult, Handle};
@@ -170,12 +171,42 @@ pub fn signal_number(name: &str) -> Option<i64> {
     })
 }
 
+/// The most output horde keeps of one stream (stdout, stderr) of one command, unless the
+/// request says otherwise: past it the command is stopped and its task fails. Ansible keeps
+/// everything, and one host printing without end then takes the controller's memory and
+/// every host's results with it; 256 MiB is far above what a task registers or prints,
+/// and leaves room for `fetch`, which reads a file as output.
+pub const OUTPUT_LIMIT: usize = 256 << 20;
+
 /// A command to run.
 #[derive(Debug, Clone, Default)]
 pub struct ExecRequest {
     pub command: String,
     pub stdin: Option<Vec<u8>>,
     pub timeout: Option<Duration>,
+    /// A become password, typed only if the command asks for it; its input waits for the
+    /// command's ready line (see [`PasswordPrompt`]).
+    pub password: Option<PasswordPrompt>,
+    /// The output limit per stream ([`OUTPUT_LIMIT`] when `None`).
+    pub output_limit: Option<usize>,
+}
+
+impl ExecRequest {
+    /// The output limit per stream.
+    pub fn output_limit(&self) -> usize {
+        self.output_limit.unwrap_or(OUTPUT_LIMIT)
+    }
+
+    /// An error when either stream went past the output limit.
+    pub(crate) fn check_output(&self, stdout: &[u8], stderr: &[u8]) -> Result<(), SshErrorKind> {
+        let limit = self.output_limit();
+        for (stream, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+            if bytes.len() > limit {
+                return Err(SshErrorKind::OutputLimit { stream, limit });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What a command printed and how it ended.
@@ -623,16 +654,14 @@ impl Session {
                 .exec(true, req.command.as_bytes())
                 .await
                 .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
-            if let Some(input) = &req.stdin {
-                channel
-                    .data_bytes(input.clone())
-                    .await
-                    .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
+            let proto = |e: russh::Error| err(SshErrorKind::Protocol(e.to_string()));
+            let mut answering = req.password.as_ref().map(super::Answering::new);
+            if answering.is_none() {
+                if let Some(input) = &req.stdin {
+                    channel.data_bytes(input.clone()).await.map_err(proto)?;
+                }
+                channel.eof().await.map_err(proto)?;
             }
-            channel
-                .eof()
-                .await
-                .map_err(|e| err(SshErrorKind::Protocol(e.to_string())))?;
             let (mut stdout, mut stderr, mut status) = (Vec::new(), Vec::new(), None);
             while let Some(msg) = channel.wait().await {
                 match msg {
@@ -652,6 +681,25 @@ impl Session {
                     ChannelMsg::Close => break,
                     _ => {}
                 }
+                req.check_output(&stdout, &stderr).map_err(err)?;
+                let Some(a) = answering.as_mut().filter(|a| a.waiting()) else {
+                    continue;
+                };
+                match a.step(&stdout, &stderr) {
+                    super::Step::Wait => {}
+                    super::Step::Type(pw) => channel.data_bytes(pw).await.map_err(proto)?,
+                    super::Step::Ready => {
+                        if let Some(input) = &req.stdin {
+                            channel.data_bytes(input.clone()).await.map_err(proto)?;
+                        }
+                        channel.eof().await.map_err(proto)?;
+                    }
+                    // sudo gives up at the end of its input.
+                    super::Step::Refused => channel.eof().await.map_err(proto)?,
+                }
+            }
+            if let Some(a) = &answering {
+                a.strip(&mut stdout, &mut stderr);
             }
             if status.is_none() && self.handle.is_closed() {
                 return Err(err(SshErrorKind::Closed(Some(
@@ -671,6 +719,11 @@ impl Session {
             _ = sleep_opt(req.timeout) => End::TimedOut,
         };
         let kind = match end {
+            // Too much output: stopped as a timeout is.
+            End::Done(Err(SshError {
+                kind: kind @ SshErrorKind::OutputLimit { .. },
+                ..
+            })) => kind,
             End::Done(r) => {
                 let (stdout, stderr, status) = r?;
                 return Ok(ExecOutput {
@@ -719,7 +772,10 @@ impl Session {
         req: &ExecRequest,
         cancel: &CancellationToken,
     ) -> Result<ExecOutput, SshError> {
+        // A become password is typed as the command asks: the shell's framing of input
+        // has no room for that, so such commands get a channel of their own.
         if !self.reuse_shell.load(std::sync::atomic::Ordering::Relaxed)
+            || req.password.is_some()
             || super::shell::may_background(&req.command)
         {
             return self.exec(req, cancel).await;
@@ -752,7 +808,9 @@ impl Session {
                 }
             }
         }
-        let Some(shell) = slot.as_mut() else {
+        let has_input = req.stdin.as_ref().is_some_and(|i| !i.is_empty());
+        let Some(shell) = slot.as_mut().filter(|sh| sh.reads_input() || !has_input) else {
+            drop(slot);
             return self.exec(req, cancel).await;
         };
         enum End<T> {
@@ -767,6 +825,11 @@ impl Session {
         };
         let kind = match end {
             End::Done(Ok(out)) => return Ok(out),
+            // Too much output: the command is stopped as a timed-out one is.
+            End::Done(Err(SshError {
+                kind: kind @ SshErrorKind::OutputLimit { .. },
+                ..
+            })) => kind,
             End::Done(Err(e)) => {
                 if let Some(sh) = slot.take() {
                     sh.close().await;

@@ -12,6 +12,7 @@ mod inventory_parity;
 mod lab;
 mod orchestration;
 mod readme;
+mod remote_shell;
 mod results;
 mod run_fleet;
 mod support;

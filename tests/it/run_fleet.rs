@@ -673,6 +673,12 @@ fn become_runs_commands_as_another_user() {
     .run()
     .expect_code(0);
     assert_ok_output(&run, "nobody");
+    // sudo remembers a password for its parent's pid and start time, read from /proc: in
+    // the fleet's PID namespaces (the host's /proc) those repeat from one run, or test, to
+    // the next. Forget it, so that sudo asks and the wrong password is refused.
+    run_on(&fleet, home.path(), "all", &["-a", "sudo -K"])
+        .run()
+        .expect_code(0);
     let run = run_on(
         &fleet,
         home.path(),
