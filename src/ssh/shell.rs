@@ -10,7 +10,7 @@
 //! - each command begins with `__HORDE_BEGIN_<nonce>` on stdout and stderr: what came
 //!   before is stray output from an earlier command's background process, and is dropped;
 //! - a command without input: `( eval 'CMD' ) </dev/null`; with input:
-//!   `{ head -c N || kill -9 $$; } | { ( eval 'CMD' ); cat >/dev/null; }` - horde sends the
+//!   `{ head -c N || kill -9 $$; } | { ( eval 'CMD' ); while read -r _; do :; done; }` - horde sends the
 //!   N bytes only once it read the begin line, so the shell (which reads its script ahead)
 //!   cannot swallow them, and the input the command leaves is drained, never run;
 //! - then `printf '\n__HORDE_END_<nonce> %d\n' $?` on stdout and the same marker without
@@ -220,11 +220,11 @@ impl Shell {
                 "( eval {command} ) </dev/null; printf '\\n%s %d\\n' {end} \"$?\"",
             )),
             // The input is sent once the begin line shows that the shell waits for the
-            // pipeline (it reads its script ahead). `cat` takes what the command leaves
-            // unread, and a head that dies early kills the shell: either way no byte of
+            // pipeline (it reads its script ahead). A `read` loop (builtin: no fork in the
+            // common case, where nothing is left) takes what the command leaves unread, and a head that dies early kills the shell: either way no byte of
             // the input is left for the shell to run.
             Some(i) => line.push_str(&format!(
-                "{{ head -c {n} || kill -9 $$; }} | {{ ( eval {command} ); __horde_rc=$?; cat >/dev/null; printf '\\n%s %d\\n' {end} \"$__horde_rc\"; }}",
+                "{{ head -c {n} || kill -9 $$; }} | {{ ( eval {command} ); __horde_rc=$?; while read -r _; do :; done; printf '\\n%s %d\\n' {end} \"$__horde_rc\"; }}",
                 n = i.len()
             )),
         }
