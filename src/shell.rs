@@ -90,6 +90,16 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// A random word of `bytes` bytes in hex: safe unquoted in a shell line, for the markers
+/// and keys that tell horde's own lines from a command's output.
+pub fn nonce(bytes: usize) -> String {
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    (0..bytes)
+        .map(|_| format!("{:02x}", rng.random::<u8>()))
+        .collect()
+}
+
 /// Quotes a word for `/bin/sh` (single quotes, `'` written as `'\''`); plain words stay as
 /// they are.
 pub fn quote(word: &str) -> String {

@@ -46,7 +46,7 @@ impl Become {
             };
             return (line, None);
         };
-        let nonce = nonce();
+        let nonce = crate::shell::nonce(8);
         let ready = format!("__HORDE_BECOME_{nonce}");
         let inner = format!(
             "/bin/sh -c {}",
@@ -76,14 +76,6 @@ impl Become {
         };
         (line, Some(prompt))
     }
-}
-
-fn nonce() -> String {
-    use rand::RngExt;
-    let mut rng = rand::rng();
-    (0..8)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
 }
 
 /// Where a host's commands run.

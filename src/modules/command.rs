@@ -49,12 +49,9 @@ pub(super) enum Mark {
 
 impl Marks {
     pub(super) fn new() -> Marks {
-        use rand::RngExt;
-        let mut rng = rand::rng();
-        let nonce = (0..8)
-            .map(|_| format!("{:02x}", rng.random::<u8>()))
-            .collect();
-        Marks { nonce }
+        Marks {
+            nonce: crate::shell::nonce(8),
+        }
     }
 
     fn line(&self, mark: Mark) -> String {

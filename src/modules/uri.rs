@@ -88,10 +88,7 @@ fn curl_error(reply: &Reply) -> Option<String> {
 
 /// Splits a script's stdout at [`BODY_MARK`]: the tagged lines before, the body after.
 fn split_body(out: &crate::ssh::ExecOutput) -> (Reply, Vec<u8>) {
-    let pos = out
-        .stdout
-        .windows(BODY_MARK.len())
-        .position(|w| w == BODY_MARK)
+    let pos = memchr::memmem::find(&out.stdout, BODY_MARK)
         .filter(|&p| p == 0 || out.stdout[p - 1] == b'\n');
     let mut head = out.clone();
     let body = match pos {

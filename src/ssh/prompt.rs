@@ -6,6 +6,8 @@
 //! command therefore prints a ready line (with a nonce) as its first act as the other user;
 //! until then horde answers the prompt once, and sends the command's input only after it.
 
+use memchr::memmem;
+
 /// How a wrapped command asks for its password and says that it runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPrompt {
@@ -59,7 +61,7 @@ impl<'a> Answering<'a> {
             return Step::Wait;
         }
         let ready = format!("{}\n", self.p.ready);
-        if let Some(at) = find(stdout, ready.as_bytes()) {
+        if let Some(at) = memmem::find(stdout, ready.as_bytes()) {
             self.ready_at = Some((at + ready.len(), stderr.len()));
             return Step::Ready;
         }
@@ -96,18 +98,14 @@ impl<'a> Answering<'a> {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
 fn count(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).filter(|w| *w == needle).count()
+    memmem::find_iter(hay, needle).count()
 }
 
 /// Removes every `needle` that ends before `end`.
 fn remove_all(bytes: &mut Vec<u8>, needle: &[u8], end: usize) {
     let mut end = end;
-    while let Some(p) = find(&bytes[..end], needle) {
+    while let Some(p) = memmem::find(&bytes[..end], needle) {
         bytes.drain(p..p + needle.len());
         end -= needle.len();
     }

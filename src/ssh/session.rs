@@ -708,23 +708,8 @@ impl Session {
             }
             Ok((stdout, stderr, status.unwrap_or(ExitStatus::Unknown)))
         };
-        enum End<T> {
-            Done(T),
-            Cancelled,
-            TimedOut,
-        }
-        let end = tokio::select! {
-            r = run => End::Done(r),
-            _ = cancel.cancelled() => End::Cancelled,
-            _ = sleep_opt(req.timeout) => End::TimedOut,
-        };
-        let kind = match end {
-            // Too much output: stopped as a timeout is.
-            End::Done(Err(SshError {
-                kind: kind @ SshErrorKind::OutputLimit { .. },
-                ..
-            })) => kind,
-            End::Done(r) => {
+        let kind = match until_stopped(run, req, cancel).await {
+            Ended::Done(r) => {
                 let (stdout, stderr, status) = r?;
                 return Ok(ExecOutput {
                     stdout,
@@ -734,11 +719,7 @@ impl Session {
                     duration: t0.elapsed(),
                 });
             }
-            End::Cancelled => SshErrorKind::Closed(Some("cancelled".into())),
-            End::TimedOut => SshErrorKind::Timeout {
-                phase: Phase::Command,
-                after: req.timeout.unwrap_or_default(),
-            },
+            Ended::Stop(kind) => kind,
         };
         // Stop the remote command, not only our side of it: OpenSSH delivers the signal to
         // the command (sshd does not kill a command without a terminal when the connection
@@ -813,35 +794,16 @@ impl Session {
             drop(slot);
             return self.exec(req, cancel).await;
         };
-        enum End<T> {
-            Done(T),
-            Cancelled,
-            TimedOut,
-        }
-        let end = tokio::select! {
-            r = shell.run(self, req) => End::Done(r),
-            _ = cancel.cancelled() => End::Cancelled,
-            _ = sleep_opt(req.timeout) => End::TimedOut,
-        };
-        let kind = match end {
-            End::Done(Ok(out)) => return Ok(out),
-            // Too much output: the command is stopped as a timed-out one is.
-            End::Done(Err(SshError {
-                kind: kind @ SshErrorKind::OutputLimit { .. },
-                ..
-            })) => kind,
-            End::Done(Err(e)) => {
+        let kind = match until_stopped(shell.run(self, req), req, cancel).await {
+            Ended::Done(Ok(out)) => return Ok(out),
+            Ended::Done(Err(e)) => {
                 if let Some(sh) = slot.take() {
                     sh.close().await;
                     self.channels.add_permits(1);
                 }
                 return Err(e);
             }
-            End::Cancelled => SshErrorKind::Closed(Some("cancelled".into())),
-            End::TimedOut => SshErrorKind::Timeout {
-                phase: Phase::Command,
-                after: req.timeout.unwrap_or_default(),
-            },
+            Ended::Stop(kind) => kind,
         };
         if let Some(sh) = slot.take() {
             self.channels.add_permits(1);
@@ -891,6 +853,36 @@ fn sig_name(sig: &russh::Sig) -> String {
     match sig {
         russh::Sig::Custom(name) => name.trim_start_matches("SIG").to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+/// How a command's run ended: by itself, or to be stopped (cancelled, timed out, or past
+/// the output limit), with the reason.
+enum Ended<T> {
+    Done(Result<T, SshError>),
+    Stop(SshErrorKind),
+}
+
+/// Runs a command's `run` until it ends, `cancel` fires or the request's timeout passes.
+async fn until_stopped<T>(
+    run: impl std::future::Future<Output = Result<T, SshError>>,
+    req: &ExecRequest,
+    cancel: &CancellationToken,
+) -> Ended<T> {
+    tokio::select! {
+        r = run => match r {
+            // Too much output: stopped as a timed-out command is.
+            Err(SshError {
+                kind: kind @ SshErrorKind::OutputLimit { .. },
+                ..
+            }) => Ended::Stop(kind),
+            r => Ended::Done(r),
+        },
+        _ = cancel.cancelled() => Ended::Stop(SshErrorKind::Closed(Some("cancelled".into()))),
+        _ = sleep_opt(req.timeout) => Ended::Stop(SshErrorKind::Timeout {
+            phase: Phase::Command,
+            after: req.timeout.unwrap_or_default(),
+        }),
     }
 }
 

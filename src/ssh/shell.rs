@@ -4,15 +4,16 @@
 //! machine); in the shell it costs a fork (about 0.3 ms). See docs/benchmarks.md.
 //!
 //! Protocol, one command at a time (a random nonce marks horde's lines):
-//! - start: `echo __HORDE_SHELL_<nonce> $$ <head -c works>; exec /bin/sh` - the shell's
+//! - start: `echo __HORDE_SHELL_<nonce> $$ <a if head -c works>; exec /bin/sh` - the shell's
 //!   pid, which is also its process group (sshd makes every session a new session), for
 //!   cancellation;
 //! - each command begins with `__HORDE_BEGIN_<nonce>` on stdout and stderr: what came
 //!   before is stray output from an earlier command's background process, and is dropped;
 //! - a command without input: `( eval 'CMD' ) </dev/null`; with input:
-//!   `{ head -c N || kill -9 $$; } | { ( eval 'CMD' ); while read -r _; do :; done; }` - horde sends the
-//!   N bytes only once it read the begin line, so the shell (which reads its script ahead)
-//!   cannot swallow them, and the input the command leaves is drained, never run;
+//!   `{ head -c N || kill -9 $$; } | { ( eval 'CMD' ); while read -r _; do :; done; }` -
+//!   horde sends the N bytes only once it read the begin line, so the shell (which reads
+//!   its script ahead) cannot swallow them, and the input the command leaves is drained,
+//!   never run;
 //! - then `printf '\n__HORDE_END_<nonce> %d\n' $?` on stdout and the same marker without
 //!   the status on stderr: the output is what came between the markers; whatever follows
 //!   an end marker on its stream is dropped.
@@ -57,14 +58,6 @@ pub(crate) fn may_background(command: &str) -> bool {
     })
 }
 
-fn nonce() -> String {
-    use rand::RngExt;
-    let mut rng = rand::rng();
-    (0..16)
-        .map(|_| format!("{:02x}", rng.random::<u8>()))
-        .collect()
-}
-
 /// One output stream of a command in the shell. Bytes before the command's begin line are
 /// stray (written late by a process an earlier command left in the background), and so are
 /// bytes after its end marker's line: neither belongs to this command.
@@ -83,11 +76,7 @@ struct Stream {
 /// Where `needle` first occurs in `buf` at or after `*from`; when it does not (yet), moves
 /// `*from` on to where it could still begin.
 fn find_from(buf: &[u8], needle: &[u8], from: &mut usize) -> Option<usize> {
-    let found = buf
-        .get(*from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|p| *from + p);
+    let found = memchr::memmem::find(buf.get(*from..)?, needle).map(|p| *from + p);
     match found {
         Some(p) => *from = p,
         None => *from = buf.len().saturating_sub(needle.len() - 1).max(*from),
@@ -146,11 +135,13 @@ impl Shell {
     pub(crate) async fn start(session: &Session) -> Result<Shell, SshError> {
         let err = |kind| SshError::new(session.label().to_string(), kind);
         let mut channel = session.open_channel().await?;
-        let nonce = nonce();
+        let nonce = crate::shell::nonce(16);
         let hello = format!("__HORDE_SHELL_{nonce} ");
-        // `head -c` feeds a command its input: tried once here, since a head without `-c`
-        // would leave the input to the shell to run (commands with input then get channels).
-        let command = format!("echo {hello}$$ $(printf ab | head -c 1 2>/dev/null); exec /bin/sh");
+        // `head -c` feeds a command its input: tried once here (one fork and exec, no
+        // command substitution), since a head without `-c` would leave the input to the
+        // shell to run (commands with input then get channels).
+        let command =
+            format!("r=; head -c 0 </dev/null 2>/dev/null && r=a; echo {hello}$$ $r; exec /bin/sh");
         channel
             .exec(true, command.as_bytes())
             .await
@@ -220,9 +211,10 @@ impl Shell {
                 "( eval {command} ) </dev/null; printf '\\n%s %d\\n' {end} \"$?\"",
             )),
             // The input is sent once the begin line shows that the shell waits for the
-            // pipeline (it reads its script ahead). A `read` loop (builtin: no fork in the
-            // common case, where nothing is left) takes what the command leaves unread, and a head that dies early kills the shell: either way no byte of
-            // the input is left for the shell to run.
+            // pipeline (it reads its script ahead). A `read` loop (a builtin: no fork, and
+            // nothing to read in the common case) takes what the command leaves unread, and
+            // a head that dies early kills the shell: either way no byte of the input is
+            // left for the shell to run.
             Some(i) => line.push_str(&format!(
                 "{{ head -c {n} || kill -9 $$; }} | {{ ( eval {command} ); __horde_rc=$?; while read -r _; do :; done; printf '\\n%s %d\\n' {end} \"$__horde_rc\"; }}",
                 n = i.len()
